@@ -1,0 +1,81 @@
+"""Shared plumbing for the stage scripts: user-facing errors, atomic writes, JSON and npz output."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+
+class UserInputError(Exception):
+    """Something the user controls (a file, a param, an argument) is wrong; the message says how."""
+
+
+def run_main(main: Callable[[], None]) -> None:
+    """Run a stage's ``main``; turn a :class:`UserInputError` into one clear line and exit status 2."""
+    try:
+        main()
+    except UserInputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds.
+
+    A crash, an exception or SIGKILL inside the block leaves the previous file (or none), never a
+    half-written one.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json(path: str | os.PathLike, data: object) -> None:
+    """Write ``data`` as stable, indented JSON (sorted keys, trailing newline), atomically."""
+    write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def save_sparse(path: str | os.PathLike, matrix: sparse.csr_matrix) -> None:
+    """Save a CSR matrix in ``scipy.sparse.save_npz`` format, byte-identical for identical input.
+
+    ``save_npz`` stamps the current time into its zip entries; this writes fixed timestamps instead
+    so that reruns give the same file hash in ``dvc.lock``.
+    """
+    matrix = sparse.csr_matrix(matrix)
+    arrays = {
+        "format": np.array(b"csr"),
+        "shape": np.array(matrix.shape),
+        "data": matrix.data,
+        "indices": matrix.indices,
+        "indptr": matrix.indptr,
+    }
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, array in arrays.items():
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.asanyarray(array), allow_pickle=False)
+            archive.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)),
+                             buffer.getvalue(), compress_type=zipfile.ZIP_DEFLATED)

@@ -1,0 +1,124 @@
+"""Stage 1: MovieLens ratings joined with movies and links, filtered, split into train and test."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from common import UserInputError, atomic_path, run_main, write_json
+from movielens import FILES, INTERACTIONS_SCHEMA, load_links, load_movies, load_ratings
+from params import read_params
+
+
+def build_interactions(ratings: pd.DataFrame, movies: pd.DataFrame,
+                       links: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Join ratings with titles and TMDB ids; return the table and how many ratings had no movie."""
+    table = ratings.merge(movies[["movieId", "title"]], on="movieId", how="inner")
+    table = table.merge(links[["movieId", "tmdbId"]], on="movieId", how="left")
+    table = table[list(INTERACTIONS_SCHEMA)].astype(INTERACTIONS_SCHEMA)
+    return table.sort_values(["userId", "movieId"], kind="stable").reset_index(drop=True), (
+        len(ratings) - len(table)
+    )
+
+
+def filter_min_counts(table: pd.DataFrame, min_user_ratings: int,
+                      min_movie_ratings: int) -> pd.DataFrame:
+    """Repeatedly drop users and movies with fewer ratings than asked, until both filters hold."""
+    while True:
+        movie_counts = table["movieId"].map(table["movieId"].value_counts())
+        user_counts = table["userId"].map(table["userId"].value_counts())
+        keep = (movie_counts >= min_movie_ratings) & (user_counts >= min_user_ratings)
+        if keep.all():
+            return table.reset_index(drop=True)
+        table = table[keep]
+
+
+def split_train_test(table: pd.DataFrame, strategy: str, test_size: float,
+                     rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split rows into train and test.
+
+    ``random``: a uniformly random ``test_size`` share of all rows. ``temporal``: each user's latest
+    ``test_size`` share of their ratings (ties broken by movieId), so the model is tested on the future.
+    """
+    n = len(table)
+    if strategy == "random":
+        is_test = np.zeros(n, dtype=bool)
+        is_test[rng.permutation(n)[: int(round(test_size * n))]] = True
+    else:
+        order = table.sort_values(["userId", "timestamp", "movieId"], kind="stable").index
+        ranked = table.loc[order]
+        position = ranked.groupby("userId").cumcount().to_numpy()
+        size = ranked.groupby("userId")["userId"].transform("size").to_numpy()
+        is_test_sorted = position >= np.ceil(size * (1 - test_size))
+        is_test = pd.Series(is_test_sorted, index=order).reindex(table.index).to_numpy()
+    train, test = table[~is_test], table[is_test]
+    if train.empty or test.empty:
+        raise UserInputError(
+            f"split.test_size = {test_size} leaves an empty {'train' if train.empty else 'test'} "
+            f"split of {n} interactions; choose a test_size that keeps rows on both sides"
+        )
+    return train.reset_index(drop=True), test.reset_index(drop=True)
+
+
+def data_fingerprint(data_dir: Path) -> str:
+    """SHA-256 over the MovieLens files of ``data_dir``, a stable id for the data a run used."""
+    digest = hashlib.sha256()
+    for name in FILES:
+        digest.update(name.encode())
+        with open(data_dir / name, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data-dir", type=Path, required=True, help="MovieLens CSV directory")
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--train-out", type=Path, required=True)
+    parser.add_argument("--test-out", type=Path, required=True)
+    parser.add_argument("--summary-out", type=Path, required=True)
+    args = parser.parse_args()
+    params = read_params(args.params)
+    filters, split = params["interactions"], params["split"]
+
+    ratings = load_ratings(args.data_dir)
+    movies = load_movies(args.data_dir)
+    links = load_links(args.data_dir)
+    table, unknown_movies = build_interactions(ratings, movies, links)
+    if unknown_movies:
+        print(f"dropped {unknown_movies} ratings of movies missing from movies.csv", file=sys.stderr)
+    table = filter_min_counts(table, filters["min_user_ratings"], filters["min_movie_ratings"])
+    if table.empty:
+        raise UserInputError(
+            f"interactions.min_user_ratings = {filters['min_user_ratings']} and "
+            f"interactions.min_movie_ratings = {filters['min_movie_ratings']} remove every rating "
+            f"of {args.data_dir}; lower them"
+        )
+    train, test = split_train_test(
+        table, split["strategy"], split["test_size"], np.random.default_rng(split["seed"])
+    )
+    summary = {
+        "data_sha256": data_fingerprint(args.data_dir),
+        "ratings_read": len(ratings),
+        "interactions": len(table),
+        "users": int(table["userId"].nunique()),
+        "movies": int(table["movieId"].nunique()),
+        "train": len(train),
+        "test": len(test),
+    }
+    for frame, out in ((train, args.train_out), (test, args.test_out)):
+        with atomic_path(out) as tmp:
+            frame.to_parquet(tmp, index=False)
+    write_json(args.summary_out, summary)
+    print(f"wrote {summary['interactions']} interactions for {summary['users']} users and "
+          f"{summary['movies']} movies ({len(train)} train, {len(test)} test)")
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,197 @@
+"""The one loader of MovieLens CSV directories: explicit dtypes, one column schema, clear errors.
+
+A MovieLens directory (ml-latest-small, ml-latest, ml-25m, ml-32m) holds ``movies.csv``,
+``ratings.csv``, ``tags.csv`` and ``links.csv``. Every problem a user can cause in these files stops
+with a :class:`common.UserInputError` naming the file, the line and the value.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from common import UserInputError
+
+FILES = ("movies.csv", "ratings.csv", "tags.csv", "links.csv")
+RATING_MIN, RATING_MAX = 0.5, 5.0
+NO_GENRES = "(no genres listed)"
+
+# Column kinds per file; extra columns in a file are accepted and ignored.
+RATINGS_COLUMNS = {"userId": "id", "movieId": "id", "rating": "float", "timestamp": "int"}
+MOVIES_COLUMNS = {"movieId": "id", "title": "str", "genres": "str"}
+TAGS_COLUMNS = {"userId": "id", "movieId": "id", "tag": "str", "timestamp": "int"}
+LINKS_COLUMNS = {"movieId": "id", "imdbId": "str", "tmdbId": "optional_int"}
+
+# The interactions table every later stage reads: column -> dtype.
+INTERACTIONS_SCHEMA = {
+    "userId": "int32",
+    "movieId": "int32",
+    "tmdbId": "Int64",
+    "rating": "float32",
+    "timestamp": "int64",
+    "title": "string",
+}
+
+_YEAR = re.compile(r"\((\d{4})(?:[-–]\d{0,4})?\)\s*$")
+
+
+def _line(index: int) -> int:
+    """File line of a data row (line 1 is the header)."""
+    return int(index) + 2
+
+
+def _read_csv(path: Path, columns: dict[str, str]) -> pd.DataFrame:
+    """Read the ``columns`` of one CSV file with the dtypes their kinds imply."""
+    if not path.is_file():
+        raise UserInputError(
+            f"{path}: file not found; a MovieLens directory needs {', '.join(FILES)}"
+        )
+    if path.stat().st_size == 0:
+        raise UserInputError(f"{path}: file is empty; expected a header: {','.join(columns)}")
+    numeric = {name for name, kind in columns.items() if kind != "str"}
+    read_args = {
+        "usecols": list(columns),
+        "encoding": "utf-8-sig",  # accepts a UTF-8 byte-order mark; LF and CRLF both parse
+        "dtype": {name: ("float64" if name in numeric else "string") for name in columns},
+        "keep_default_na": False,
+        "na_values": {name: [""] for name in numeric},
+    }
+    try:
+        header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
+        missing = [name for name in columns if name not in header]
+        if missing:
+            raise UserInputError(
+                f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(header)}; "
+                f"expected {', '.join(columns)}"
+            )
+        try:
+            frame = pd.read_csv(path, **read_args)
+        except ValueError:
+            frame = pd.read_csv(path, **{**read_args, "dtype": "string", "na_values": None})
+            _raise_first_non_number(path, frame, numeric)
+            raise
+    except UnicodeDecodeError as error:
+        raise UserInputError(
+            f"{path}: not UTF-8 text (byte {error.object[error.start]:#04x} at offset "
+            f"{error.start}); re-save the file as UTF-8"
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise UserInputError(f"{path}: file is empty; expected a header: {','.join(columns)}")
+    except pd.errors.ParserError as error:
+        raise UserInputError(f"{path}: not a valid CSV file: {error}") from None
+    if frame.empty:
+        raise UserInputError(f"{path}: has a header but no data rows")
+    for name, kind in columns.items():
+        if kind in {"id", "int", "float"}:
+            _check_present(path, frame, name)
+        if kind in {"id", "int", "optional_int"}:
+            _check_integral(path, frame, name)
+    return frame
+
+
+def _raise_first_non_number(path: Path, frame: pd.DataFrame, numeric: set[str]) -> None:
+    for name in sorted(numeric):
+        values = frame[name].str.strip()
+        bad = pd.to_numeric(values, errors="coerce").isna() & values.ne("")
+        if bad.any():
+            index = bad.idxmax()
+            raise UserInputError(
+                f"{path}, line {_line(index)}: {name} = {frame.at[index, name]!r} is not a number"
+            )
+
+
+def _check_present(path: Path, frame: pd.DataFrame, name: str) -> None:
+    missing = frame[name].isna()
+    if missing.any():
+        index = missing.idxmax()
+        raise UserInputError(f"{path}, line {_line(index)}: {name} is empty; every row needs one")
+
+
+def _check_integral(path: Path, frame: pd.DataFrame, name: str) -> None:
+    values = frame[name]
+    bad = values.notna() & (values != np.floor(values))
+    if bad.any():
+        index = bad.idxmax()
+        raise UserInputError(
+            f"{path}, line {_line(index)}: {name} = {values[index]!r} is not a whole number"
+        )
+
+
+def load_ratings(data_dir: str | Path) -> pd.DataFrame:
+    """Ratings with validated values; duplicate (user, movie) rows keep the latest, and are reported."""
+    path = Path(data_dir) / "ratings.csv"
+    frame = _read_csv(path, RATINGS_COLUMNS)
+    out_of_range = ~frame["rating"].between(RATING_MIN, RATING_MAX)
+    if out_of_range.any():
+        index = out_of_range.idxmax()
+        raise UserInputError(
+            f"{path}, line {_line(index)}: rating = {frame.at[index, 'rating']:g} is outside "
+            f"the allowed range {RATING_MIN}-{RATING_MAX}"
+        )
+    ratings = pd.DataFrame({
+        "userId": frame["userId"].astype("int32"),
+        "movieId": frame["movieId"].astype("int32"),
+        "rating": frame["rating"].astype("float32"),
+        "timestamp": frame["timestamp"].astype("int64"),
+    })
+    ordered = ratings.sort_values(["userId", "movieId", "timestamp"], kind="stable")
+    deduplicated = ordered.drop_duplicates(["userId", "movieId"], keep="last")
+    dropped = len(ratings) - len(deduplicated)
+    if dropped:
+        print(f"{path}: {dropped} duplicate (userId, movieId) rows; kept the latest rating of each",
+              file=sys.stderr)
+    return deduplicated.reset_index(drop=True)
+
+
+def parse_year(titles: pd.Series) -> pd.Series:
+    """Release year from a MovieLens title such as ``Heat (1995)``; missing when the title has none."""
+    return titles.str.extract(_YEAR, expand=False).astype("float64").rename("year")
+
+
+def load_movies(data_dir: str | Path) -> pd.DataFrame:
+    """Movies sorted by ``movieId``, with ``title``, ``genres`` (a list, empty for none) and ``year``."""
+    path = Path(data_dir) / "movies.csv"
+    frame = _read_csv(path, MOVIES_COLUMNS)
+    duplicated = frame["movieId"].duplicated()
+    if duplicated.any():
+        index = duplicated.idxmax()
+        raise UserInputError(
+            f"{path}, line {_line(index)}: movieId = {int(frame.at[index, 'movieId'])} appears twice"
+        )
+    titles = frame["title"].fillna("").str.strip()
+    genres = frame["genres"].fillna("").str.split("|").map(
+        lambda parts: [g.strip() for g in parts if g.strip() and g.strip() != NO_GENRES]
+    )
+    movies = pd.DataFrame({
+        "movieId": frame["movieId"].astype("int32"),
+        "title": titles.astype("string"),
+        "genres": genres,
+        "year": parse_year(titles),
+    })
+    return movies.sort_values("movieId", kind="stable").reset_index(drop=True)
+
+
+def load_tags(data_dir: str | Path) -> pd.DataFrame:
+    """Tags (``movieId``, lower-cased ``tag``); rows with empty tag text are dropped."""
+    path = Path(data_dir) / "tags.csv"
+    frame = _read_csv(path, TAGS_COLUMNS)
+    tags = pd.DataFrame({
+        "movieId": frame["movieId"].astype("int32"),
+        "tag": frame["tag"].fillna("").str.strip().str.lower().astype("string"),
+    })
+    return tags[tags["tag"] != ""].reset_index(drop=True)
+
+
+def load_links(data_dir: str | Path) -> pd.DataFrame:
+    """Links to IMDb and TMDB (``tmdbId`` may be missing)."""
+    path = Path(data_dir) / "links.csv"
+    frame = _read_csv(path, LINKS_COLUMNS)
+    return pd.DataFrame({
+        "movieId": frame["movieId"].astype("int32"),
+        "imdbId": frame["imdbId"].fillna("").astype("string"),
+        "tmdbId": frame["tmdbId"].astype("Int64"),
+    }).drop_duplicates("movieId")

@@ -1,0 +1,25 @@
+"""Matplotlib helpers: offline PNGs, written atomically and byte-identical across reruns."""
+
+from __future__ import annotations
+
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+from matplotlib.figure import Figure  # noqa: E402
+
+from common import atomic_path  # noqa: E402
+
+
+def new_figure(width: float = 6.4, height: float = 4.2) -> tuple[Figure, plt.Axes]:
+    figure, axes = plt.subplots(figsize=(width, height), layout="constrained")
+    return figure, axes
+
+
+def save_png(figure: Figure, path: str | os.PathLike) -> None:
+    """Save ``figure`` as PNG with no version or time metadata, then close it."""
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
+    plt.close(figure)

@@ -1,0 +1,99 @@
+"""The one MLflow helper: where runs go, how they are named and tagged.
+
+Default store: ``sqlite:///<repo>/mlflow.db`` with artifacts in ``<repo>/mlartifacts``, where
+``<repo>`` is ``DVC_ROOT`` (set by DVC, also inside queued and ``--temp`` experiments that run in
+``.dvc/tmp/exps``), so every run lands in the main repository. ``MLFLOW_TRACKING_URI`` overrides it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import subprocess
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+EXPERIMENT = "movie-recommender"
+
+
+def project_root() -> Path:
+    """The main repository: ``DVC_ROOT`` when DVC runs us, else the current directory."""
+    return Path(os.environ.get("DVC_ROOT") or Path.cwd()).resolve()
+
+
+def default_tracking_uri(root: Path) -> str:
+    return f"sqlite:///{root / 'mlflow.db'}"
+
+
+def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"train": {"alpha": 1}}`` -> ``{"train.alpha": 1}``."""
+    flat: dict[str, Any] = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat |= flatten(value, f"{name}.")
+        else:
+            flat[name] = value
+    return flat
+
+
+def git_commit() -> str:
+    """The commit the run starts from: DVC's experiment baseline, else ``HEAD``."""
+    if os.environ.get("DVC_EXP_BASELINE_REV"):
+        return os.environ["DVC_EXP_BASELINE_REV"]
+    result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                            check=False)
+    return result.stdout.strip() if result.returncode == 0 else "unknown"
+
+
+def run_tags(data_sha256: str) -> dict[str, str]:
+    """Tags that tie a run to its code, DVC experiment and data."""
+    tags = {
+        "mlflow.source.git.commit": git_commit(),
+        "data.sha256": data_sha256,
+    }
+    if os.environ.get("DVC_EXP_NAME"):
+        tags["dvc.exp_name"] = os.environ["DVC_EXP_NAME"]
+    return tags
+
+
+@contextlib.contextmanager
+def _store_lock(root: Path) -> Iterator[None]:
+    """Serialise access to a local store: parallel workers must not create the sqlite db twice."""
+    with open(root / "mlflow.db.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def log_run(params: Mapping[str, Any], metrics: Mapping[str, float], tags: Mapping[str, str],
+            artifacts: list[Path]) -> str:
+    """Log one run (params, metrics, tags, artifact files or folders); return its run id."""
+    import mlflow  # imported here: it is slow to import and only this stage needs it
+
+    root = project_root()
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri(root)
+    local = uri.startswith("sqlite:///") and "MLFLOW_TRACKING_URI" not in os.environ
+    lock = _store_lock(root) if local else contextlib.nullcontext()
+    with lock:
+        mlflow.set_tracking_uri(uri)
+        experiment = mlflow.get_experiment_by_name(EXPERIMENT)
+        if experiment is None:
+            location = (root / "mlartifacts").as_uri() if local else None
+            experiment_id = mlflow.create_experiment(EXPERIMENT, artifact_location=location)
+        else:
+            experiment_id = experiment.experiment_id
+        run_name = tags.get("dvc.exp_name", "workspace")
+        with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=dict(tags)) as run:
+            mlflow.log_params(dict(params))
+            mlflow.log_metrics(dict(metrics))
+            for path in artifacts:
+                if path.is_dir():
+                    mlflow.log_artifacts(str(path), artifact_path=path.name)
+                else:
+                    mlflow.log_artifact(str(path))
+        return run.info.run_id
