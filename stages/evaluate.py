@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 from pathlib import Path
 
 import joblib
@@ -81,7 +82,7 @@ def error_by_activity(test: pd.DataFrame, train: pd.DataFrame,
     """RMSE of each predictor for test users grouped by how many training ratings they have."""
     activity = test["userId"].map(train["userId"].value_counts()).fillna(0).to_numpy()
     labels = [f"{int(lo)}-{int(hi) - 1}" if np.isfinite(hi) else f"{int(lo)}+"
-              for lo, hi in zip(ACTIVITY_BINS[:-1], ACTIVITY_BINS[1:], strict=True)]
+              for lo, hi in itertools.pairwise(ACTIVITY_BINS)]
     bins = pd.cut(activity, ACTIVITY_BINS, right=False, labels=labels)
     actual = test["rating"].to_numpy(dtype=float)
     rows = []

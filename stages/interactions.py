@@ -48,7 +48,7 @@ def split_train_test(table: pd.DataFrame, strategy: str, test_size: float,
     n = len(table)
     if strategy == "random":
         is_test = np.zeros(n, dtype=bool)
-        is_test[rng.permutation(n)[: int(round(test_size * n))]] = True
+        is_test[rng.permutation(n)[: round(test_size * n)]] = True
     else:
         order = table.sort_values(["userId", "timestamp", "movieId"], kind="stable").index
         ranked = table.loc[order]

@@ -36,7 +36,7 @@ INTERACTIONS_SCHEMA = {
     "title": "string",
 }
 
-_YEAR = re.compile(r"\((\d{4})(?:[-–]\d{0,4})?\)\s*$")
+_YEAR = re.compile(r"\((\d{4})(?:[-\u2013]\d{0,4})?\)\s*$")  # "(1995)", "(2007-2013)"
 
 
 def _line(index: int) -> int:
@@ -80,7 +80,7 @@ def _read_csv(path: Path, columns: dict[str, str]) -> pd.DataFrame:
             f"{error.start}); re-save the file as UTF-8"
         ) from None
     except pd.errors.EmptyDataError:
-        raise UserInputError(f"{path}: file is empty; expected a header: {','.join(columns)}")
+        raise UserInputError(f"{path}: file is empty; expected a header: {','.join(columns)}") from None
     except pd.errors.ParserError as error:
         raise UserInputError(f"{path}: not a valid CSV file: {error}") from None
     if frame.empty:
@@ -117,7 +117,7 @@ def _check_integral(path: Path, frame: pd.DataFrame, name: str) -> None:
     if bad.any():
         index = bad.idxmax()
         raise UserInputError(
-            f"{path}, line {_line(index)}: {name} = {values[index]!r} is not a whole number"
+            f"{path}, line {_line(index)}: {name} = {values[index]:g} is not a whole number"
         )
 
 

@@ -7,10 +7,10 @@ import os
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
-from common import atomic_path  # noqa: E402
+from common import atomic_path
 
 
 def new_figure(width: float = 6.4, height: float = 4.2) -> tuple[Figure, plt.Axes]:

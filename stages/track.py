@@ -1,14 +1,20 @@
-"""Stage 6: mirror this pipeline run into MLflow (params, metrics, plots, model, tags)."""
+"""Stage 6: mirror this pipeline run into MLflow (params, metrics, plots, model, tags).
+
+Its output, a small record of what was logged, is cached by DVC and not committed: a fresh clone
+that runs ``dvc repro`` logs its run, while rerunning an unchanged pipeline logs nothing twice.
+The record holds no run id or time, so identical runs give identical hashes in dvc.lock.
+"""
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 from pathlib import Path
 
-from common import run_main
+from common import run_main, write_json
 from params import read_params
-from tracking import flatten, log_run, run_tags
+from tracking import EXPERIMENT, flatten, log_run, run_tags
 
 
 def main() -> None:
@@ -18,12 +24,19 @@ def main() -> None:
     parser.add_argument("--summary", type=Path, required=True, help="data summary JSON")
     parser.add_argument("--artifacts", type=Path, nargs="+", required=True,
                         help="files or folders to log as artifacts")
+    parser.add_argument("--record-out", type=Path, required=True,
+                        help="JSON record of the logged run's fingerprint")
     args = parser.parse_args()
 
     params = flatten(read_params(args.params))
     metrics = json.loads(args.metrics.read_text(encoding="utf-8"))
     summary = json.loads(args.summary.read_text(encoding="utf-8"))
-    run_id = log_run(params, metrics, run_tags(summary["data_sha256"]), args.artifacts)
+    fingerprint = hashlib.sha256(
+        json.dumps([params, metrics, summary["data_sha256"]], sort_keys=True).encode()
+    ).hexdigest()
+    tags = run_tags(summary["data_sha256"]) | {"dvc.fingerprint": fingerprint}
+    run_id = log_run(params, metrics, tags, args.artifacts)
+    write_json(args.record_out, {"experiment": EXPERIMENT, "fingerprint": fingerprint})
     print(f"logged MLflow run {run_id} ({len(params)} params, {len(metrics)} metrics)")
 
 

@@ -1,0 +1,76 @@
+"""Stage scripts run as DVC runs them: bad input exits non-zero with one line and no output file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import run_stage, write_params
+
+
+def run_interactions(tmp_path, data_dir, params):
+    out = tmp_path / "out"
+    result = run_stage("interactions.py", "--data-dir", data_dir, "--params", params,
+                       "--train-out", out / "train.parquet", "--test-out", out / "test.parquet",
+                       "--summary-out", out / "summary.json")
+    return result, out
+
+
+def assert_clean_failure(result, out, message):
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().startswith("error: ") and message in result.stderr
+    assert not out.exists() or not any(out.iterdir()), "partial output left behind"
+
+
+def test_interactions_writes_split_and_summary(tmp_path, movielens_dir):
+    result, out = run_interactions(tmp_path, movielens_dir, write_params(tmp_path / "p.yaml"))
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert result.stdout.startswith(f"wrote {summary['interactions']} interactions for "
+                                    f"{summary['users']} users and {summary['movies']} movies")
+    assert summary["train"] + summary["test"] == summary["interactions"]
+    assert sorted(path.name for path in out.iterdir()) == ["summary.json", "test.parquet",
+                                                           "train.parquet"]
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ({"interactions__min_user_ratings": 10_000}, "remove every rating"),
+    ({"split__test_size": 1.5}, "split.test_size = 1.5 is invalid"),
+    ({"train__alhpa": 3}, "unknown param train.alhpa"),
+])
+def test_interactions_bad_params(tmp_path, movielens_dir, override, message):
+    params = write_params(tmp_path / "p.yaml", **override)
+    result, out = run_interactions(tmp_path, movielens_dir, params)
+    assert_clean_failure(result, out, message)
+
+
+@pytest.mark.parametrize("broken", ["missing_ratings", "bad_rating"])
+def test_interactions_bad_data(tmp_path, movielens_dir, broken):
+    ratings = movielens_dir / "ratings.csv"
+    if broken == "missing_ratings":
+        ratings.unlink()
+        message = "ratings.csv: file not found"
+    else:
+        ratings.write_text(ratings.read_text() + "1,10,9.5,1\n")
+        message = "rating = 9.5 is outside the allowed range"
+    result, out = run_interactions(tmp_path, movielens_dir, write_params(tmp_path / "p.yaml"))
+    assert_clean_failure(result, out, message)
+
+
+def test_features_min_df_that_removes_every_token(tmp_path, movielens_dir):
+    result, prepared = run_interactions(tmp_path, movielens_dir, write_params(tmp_path / "p.yaml"))
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "features"
+    result = run_stage("features.py", "--data-dir", movielens_dir, "--train",
+                       prepared / "train.parquet", "--out", out, "--params",
+                       write_params(tmp_path / "bad.yaml", features__min_df=10_000))
+    assert_clean_failure(result, out, "features.min_df = 10000 leaves no genre or tag token")
+
+
+def test_check_params_stage_rejects_a_typo(tmp_path):
+    result = run_stage("check_params.py", "--params",
+                       write_params(tmp_path / "p.yaml", train__alhpa=3))
+    assert result.returncode == 2
+    assert "unknown param train.alhpa = 3" in result.stderr

@@ -1,0 +1,67 @@
+"""No leak: test ratings feed nothing, and a training row never sees its own rating."""
+
+from __future__ import annotations
+
+import hashlib
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from conftest import run_stage, write_params
+from model import RATING_FEATURES, out_of_fold_features
+
+
+def run_features_and_train(tmp_path, data_dir, prepared, params, name):
+    out = tmp_path / name
+    for script, args in (
+        ("features.py", ["--data-dir", data_dir, "--train", prepared / "train.parquet",
+                         "--out", out / "features"]),
+        ("train.py", ["--train", prepared / "train.parquet", "--features", out / "features",
+                      "--model-out", out / "model.joblib"]),
+    ):
+        result = run_stage(script, *args, "--params", params)
+        assert result.returncode == 0, result.stderr
+    return out
+
+
+def digest(directory):
+    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(directory.iterdir())}
+
+
+def test_changing_test_ratings_changes_no_feature_and_no_prediction(tmp_path, movielens_dir):
+    params = write_params(tmp_path / "params.yaml")
+    prepared = tmp_path / "prepared"
+    result = run_stage("interactions.py", "--data-dir", movielens_dir, "--params", params,
+                       "--train-out", prepared / "train.parquet", "--test-out",
+                       prepared / "test.parquet", "--summary-out", prepared / "summary.json")
+    assert result.returncode == 0, result.stderr
+    test = pd.read_parquet(prepared / "test.parquet")
+    before = run_features_and_train(tmp_path, movielens_dir, prepared, params, "before")
+
+    flipped = test.assign(rating=(5.5 - test["rating"]).astype("float32"))
+    flipped.to_parquet(prepared / "test.parquet", index=False)
+    after = run_features_and_train(tmp_path, movielens_dir, prepared, params, "after")
+
+    assert digest(before / "features") == digest(after / "features")
+    users, movies = test["userId"].to_numpy(), test["movieId"].to_numpy()
+    np.testing.assert_array_equal(joblib.load(before / "model.joblib").predict(users, movies),
+                                  joblib.load(after / "model.joblib").predict(users, movies))
+
+
+def test_a_training_rows_own_rating_never_feeds_its_features():
+    rng = np.random.default_rng(0)
+    n = 400
+    user, movie = rng.integers(0, 20, n), rng.integers(0, 15, n)
+    rating = rng.choice(np.arange(0.5, 5.5, 0.5), n)
+    baseline = out_of_fold_features(user, movie, rating, 20, 15, 5.0, 5, np.random.default_rng(1))
+    for row in (0, 17, 311):
+        changed = rating.copy()
+        changed[row] = 5.5 - rating[row]
+        features = out_of_fold_features(user, movie, changed, 20, 15, 5.0, 5,
+                                        np.random.default_rng(1))
+        np.testing.assert_array_equal(features[row], baseline[row])
+        # ...while the rating does reach rows of other folds that share its movie or user
+        assert not np.array_equal(features, baseline)
+    assert baseline.shape == (n, len(RATING_FEATURES))

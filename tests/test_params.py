@@ -1,0 +1,49 @@
+"""params.yaml validation: typos, wrong types and out-of-range values name the key, value and rule."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from common import UserInputError
+from conftest import ROOT, write_params
+from params import SCHEMA, read_params
+
+
+def test_project_params_are_valid_and_complete():
+    params = read_params(ROOT / "params.yaml")
+    assert {section: set(values) for section, values in params.items()} == {
+        section: set(rules) for section, rules in SCHEMA.items()}
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ({"train__alhpa": 3}, "unknown param train.alhpa = 3; known keys in 'train': alpha"),
+    ({"train__alpha": -1.0}, "train.alpha = -1.0 is invalid; allowed: a number in (0, inf)"),
+    ({"train__alpha": "big"}, "train.alpha = 'big' is invalid"),
+    ({"split__test_size": 1.0}, "split.test_size = 1.0 is invalid; allowed: a number in (0, 1)"),
+    ({"split__test_size": 0}, "split.test_size = 0 is invalid"),
+    ({"split__strategy": "by_user"}, "allowed: one of 'random', 'temporal'"),
+    ({"features__max_features": 0}, "features.max_features = 0 is invalid; allowed: an integer >= 1"),
+    ({"features__max_features": 2.5}, "features.max_features = 2.5 is invalid"),
+    ({"train__max_samples": 0}, "train.max_samples = 0 is invalid; allowed: an integer >= 1 (or -1)"),
+    ({"train__folds": True}, "train.folds = True is invalid"),
+    ({"trian__alpha": 1.0}, "unknown section 'trian'"),
+])
+def test_invalid_params(tmp_path, override, message):
+    with pytest.raises(UserInputError) as error:
+        read_params(write_params(tmp_path / "params.yaml", **override))
+    assert message in str(error.value)
+
+
+def test_missing_key_is_named(tmp_path):
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    del params["train"]["alpha"]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    with pytest.raises(UserInputError, match="section 'train' lacks train.alpha"):
+        read_params(tmp_path / "params.yaml")
+
+
+def test_not_yaml(tmp_path):
+    (tmp_path / "params.yaml").write_text("train: [alpha\n")
+    with pytest.raises(UserInputError, match="not valid YAML"):
+        read_params(tmp_path / "params.yaml")

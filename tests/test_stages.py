@@ -1,0 +1,168 @@
+"""Unit tests of the stages' pure functions on small, hand-checked inputs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from common import UserInputError
+from evaluate import baseline_predictions, error_by_activity, error_metrics, residual_histogram
+from explain import top_coefficients
+from features import build_movie_features, movie_tokens
+from interactions import build_interactions, filter_min_counts, split_train_test
+from metrics import mae, rmse
+from model import RatingModel, fit_biases
+from movielens import load_links, load_movies, load_ratings, load_tags
+
+
+def test_rmse_and_mae_by_hand():
+    assert rmse(np.array([1.0, 2.0]), np.array([2.0, 4.0])) == pytest.approx(math.sqrt(2.5))
+    assert mae(np.array([1.0, 2.0]), np.array([2.0, 4.0])) == pytest.approx(1.5)
+
+
+def table(rows):
+    return pd.DataFrame(rows, columns=["userId", "movieId", "rating"])
+
+
+def test_filter_min_counts_repeats_until_both_hold():
+    # movie 3 has one rating; dropping it leaves user 2 with one rating, who then goes too.
+    data = table([(1, 1, 4), (1, 2, 4), (2, 1, 3), (2, 3, 3), (3, 1, 5), (3, 2, 2)])
+    kept = filter_min_counts(data, min_user_ratings=2, min_movie_ratings=2)
+    assert sorted(zip(kept["userId"], kept["movieId"], strict=True)) == [(1, 1), (1, 2), (3, 1), (3, 2)]
+
+
+def test_random_split_is_seeded_and_sized():
+    data = table([(u, m, 3.0) for u in range(10) for m in range(10)])
+    train, test = split_train_test(data, "random", 0.2, np.random.default_rng(1))
+    again, _ = split_train_test(data, "random", 0.2, np.random.default_rng(1))
+    assert (len(train), len(test)) == (80, 20)
+    pd.testing.assert_frame_equal(train, again)
+
+
+def test_temporal_split_holds_out_each_users_latest_ratings():
+    data = table([(u, m, 3.0) for u in (1, 2) for m in range(5)]).assign(
+        timestamp=[5, 4, 3, 2, 1, 10, 20, 30, 40, 50])
+    train, test = split_train_test(data, "temporal", 0.4, np.random.default_rng(0))
+    assert sorted(zip(test["userId"], test["movieId"], strict=True)) == [(1, 0), (1, 1), (2, 3), (2, 4)]
+    assert len(train) == 6
+
+
+def test_split_that_leaves_a_side_empty_is_explained():
+    with pytest.raises(UserInputError, match="leaves an empty test split"):
+        split_train_test(table([(1, 1, 3.0)]), "random", 0.2, np.random.default_rng(0))
+
+
+def test_build_interactions_drops_and_counts_unknown_movies(movielens_dir):
+    ratings = pd.concat([load_ratings(movielens_dir),
+                         pd.DataFrame({"userId": [1], "movieId": [999_999], "rating": [4.0],
+                                       "timestamp": [1]}).astype(load_ratings(movielens_dir).dtypes)])
+    interactions, dropped = build_interactions(ratings, load_movies(movielens_dir),
+                                               load_links(movielens_dir))
+    assert dropped == 1
+    assert list(interactions.columns) == ["userId", "movieId", "tmdbId", "rating", "timestamp", "title"]
+    assert (interactions["tmdbId"] == interactions["movieId"] + 1).all()
+
+
+def test_feature_names_say_where_tokens_came_from(movielens_dir):
+    movies, tags = load_movies(movielens_dir), load_tags(movielens_dir)
+    tokens = movie_tokens(movies, tags)
+    assert tokens[0][-3:] == ["tag:dark", "tag:comedy", "tag:dark"]
+    assert all(token.startswith(("genre:", "tag:")) for doc in tokens for token in doc)
+    train = load_ratings(movielens_dir)[["movieId", "rating"]]
+    features = build_movie_features(movies, tags, train, max_features=100, min_df=1)
+    assert "tag:dark" in features.names and "genre:Drama" in features.names
+    assert features.content.shape == (len(movies), len(features.names))
+
+
+def test_movie_rating_statistics_come_from_the_given_training_ratings_only(movielens_dir):
+    movies, tags = load_movies(movielens_dir), load_tags(movielens_dir)
+    train = table([(1, 10, 4.0), (2, 10, 2.0), (1, 20, 5.0)])
+    features = build_movie_features(movies, tags, train, max_features=100, min_df=1)
+    stats = features.movies.set_index("movieId")
+    assert stats.loc[10, ["train_count", "train_mean"]].tolist() == [2, 3.0]
+    assert stats.loc[30, "train_count"] == 0 and np.isnan(stats.loc[30, "train_mean"])
+
+
+def test_damped_biases_by_hand():
+    # global mean 3; movie 0: (4-3 + 5-3) / (2 + 1) = 1; movie 1: (0 - 3... ) below
+    user = np.array([0, 1, 0])
+    movie = np.array([0, 0, 1])
+    rating = np.array([4.0, 5.0, 0.0])
+    stats = fit_biases(user, movie, rating, n_users=2, n_movies=3, damping=1.0)
+    assert stats.global_mean == 3.0
+    assert stats.movie_bias.tolist() == [1.0, -1.5, 0.0]
+    # user 0: residuals 4-3-1=0 and 0-3+1.5=-1.5 -> -1.5 / 3
+    assert stats.user_bias.tolist() == [-0.5, pytest.approx(1 / 2)]
+    assert stats.movie_count.tolist() == [2, 1, 0]
+
+
+def test_baselines_by_hand():
+    train = table([(1, 1, 4.0), (1, 2, 2.0), (2, 1, 5.0)])
+    test = table([(1, 1, 4.0), (3, 1, 3.0), (2, 3, 1.0)])
+    predictions = baseline_predictions(train, test, damping=0.0)
+    assert predictions["global_mean"].tolist() == pytest.approx([11 / 3] * 3)
+    assert predictions["user_mean"].tolist() == pytest.approx([3.0, 11 / 3, 5.0])
+    assert predictions["movie_mean"].tolist() == pytest.approx([4.5, 4.5, 11 / 3])
+    # undamped: movie 1 bias 4.5 - 11/3; user 1 bias mean of its residuals
+    movie_bias = 4.5 - 11 / 3
+    user1 = ((4 - 11 / 3 - movie_bias) + (2 - 11 / 3 - (2 - 11 / 3))) / 2
+    assert predictions["bias"][0] == pytest.approx(11 / 3 + movie_bias + user1)
+    metrics = error_metrics(test["rating"].to_numpy(), {"model": predictions["bias"],
+                                                        "bias": predictions["bias"]})
+    assert metrics["rmse"] == metrics["bias_rmse"] and set(metrics) == {
+        "rmse", "mae", "bias_rmse", "bias_mae"}
+
+
+def test_error_by_activity_groups_users_by_training_ratings():
+    train = table([(1, m, 3.0) for m in range(25)] + [(2, 1, 3.0)])
+    test = table([(1, 100, 4.0), (2, 100, 2.0)])
+    frame = error_by_activity(test, train, {"model": np.array([3.0, 3.0])})
+    assert frame.to_dict("list") == {"user_train_ratings": ["0-19", "20-49"], "test_ratings": [1, 1],
+                                     "model_rmse": [1.0, 1.0]}
+
+
+def test_residual_histogram_counts_every_residual():
+    frame = residual_histogram(np.array([-0.1, 0.1, 0.1, 3.0]))
+    assert frame["count"].sum() == 4
+    assert frame.loc[frame["residual"] == 0.125, "count"].item() == 2
+
+
+def test_top_coefficients_orders_each_direction():
+    coefficients = pd.DataFrame({"feature": list("abcde"), "coefficient": [0.5, -2.0, 1.0, -0.1, 0.0]})
+    top = top_coefficients(coefficients, 2)
+    assert top["feature"].tolist() == ["c", "a", "b", "d"]
+    assert top["direction"].tolist() == ["positive", "positive", "negative", "negative"]
+
+
+@pytest.fixture
+def fitted(movielens_dir):
+    ratings = load_ratings(movielens_dir)
+    train, test = split_train_test(ratings, "random", 0.2, np.random.default_rng(0))
+    features = build_movie_features(load_movies(movielens_dir), load_tags(movielens_dir), train,
+                                    max_features=50, min_df=1)
+    return RatingModel(alpha=1.0, damping=5.0, folds=3, seed=0).fit(train, features), train, test
+
+
+def test_model_beats_the_global_mean_on_learnable_data(fitted):
+    model, train, test = fitted
+    predicted = model.predict(test["userId"].to_numpy(), test["movieId"].to_numpy())
+    baseline = np.full(len(test), train["rating"].mean())
+    assert rmse(test["rating"], predicted) < 0.8 * rmse(test["rating"], baseline)
+    assert len(model.coefficients()) == len(model.feature_names_) == model.ridge_.coef_.size
+
+
+def test_model_predicts_unknown_users_and_movies_within_the_scale(fitted):
+    model, _, _ = fitted
+    predicted = model.predict(np.array([1, 99_999, 99_999]), np.array([123_456, 10, 123_456]))
+    assert np.isfinite(predicted).all() and ((predicted >= 0.5) & (predicted <= 5.0)).all()
+
+
+def test_max_samples_limits_the_rows_ridge_sees(movielens_dir):
+    ratings = load_ratings(movielens_dir)
+    features = build_movie_features(load_movies(movielens_dir), load_tags(movielens_dir), ratings,
+                                    max_features=50, min_df=1)
+    model = RatingModel(max_samples=50, seed=0).fit(ratings, features)
+    assert model.n_samples_ == 50
