@@ -12,7 +12,7 @@ import pandas as pd
 
 from common import atomic_path, run_main, write_json
 from metrics import mae, rmse
-from model import fit_biases
+from model import EvidenceConfig, fit_item_evidence
 from params import read_params
 from plotting import new_figure, save_png
 
@@ -35,11 +35,13 @@ def baseline_predictions(train: pd.DataFrame, test: pd.DataFrame,
 
     users = np.unique(np.concatenate([train["userId"], test["userId"]]))
     movies = np.unique(np.concatenate([train["movieId"], test["movieId"]]))
-    stats = fit_biases(np.searchsorted(users, train["userId"]),
-                       np.searchsorted(movies, train["movieId"]),
-                       train["rating"].to_numpy(dtype=float), len(users), len(movies), damping)
-    bias = (stats.global_mean + stats.movie_bias[np.searchsorted(movies, test["movieId"])]
-            + stats.user_bias[np.searchsorted(users, test["userId"])])
+    biases_only = EvidenceConfig(damping=damping, genre_affinity=False, tag_affinity=False,
+                                 item_neighbors=False)
+    items, user_evidence = fit_item_evidence(
+        np.searchsorted(users, train["userId"]), np.searchsorted(movies, train["movieId"]),
+        train["rating"].to_numpy(dtype=float), len(users), len(movies), None, None, biases_only)
+    bias = (items.global_mean + items.movie_bias[np.searchsorted(movies, test["movieId"])]
+            + user_evidence.bias[np.searchsorted(users, test["userId"])])
     return {
         "global_mean": np.full(len(test), global_mean),
         "user_mean": group_mean("userId"),

@@ -1,8 +1,19 @@
-"""The rating model: a Ridge regression over movie content and out-of-fold rating statistics.
+"""The rating model: a Ridge regression over movie content and out-of-fold rating evidence.
 
-Every rating statistic a row sees (damped movie and user biases, rating counts) is computed from
-training ratings only, and for a training row from the *other* folds, so no row's own rating ever
-feeds its own features and the test split never feeds anything.
+A rating ``r(u, m)`` is explained by features that a strong recommender uses, each computed from
+*evidence* ratings only:
+
+- ``biases`` (always on): damped movie and user biases and the log rating counts of both;
+- ``genre_affinity``: how much the user over- or under-rates the movie's genres, as their damped mean
+  residual (rating minus the bias prediction) over movies of each genre;
+- ``tag_affinity``: the same over the movie's TF-IDF genre and tag tokens;
+- ``item_neighbors``: how the user rated the movies most similar to this one (a damped, similarity
+  weighted mean of their residuals), with the evidence behind it;
+- ``content``: the movie's TF-IDF tokens and release year, directly.
+
+For a training row the evidence is the training ratings of the *other* folds, so no row sees its
+own rating; for any other prediction it is the whole training split (or a new user's profile), so
+the test split never feeds a feature.
 """
 
 from __future__ import annotations
@@ -17,142 +28,365 @@ from sklearn.linear_model import Ridge
 from movie_features import NUMERIC, MovieFeatures
 from movielens import RATING_MAX, RATING_MIN
 
-RATING_FEATURES = ["movie_bias", "movie_log_count", "user_bias", "user_log_count"]
+GROUP_FEATURES = {
+    "biases": ["movie_bias", "movie_log_count", "user_bias", "user_log_count"],
+    "genre_affinity": ["user_genre_affinity"],
+    "tag_affinity": ["user_tag_affinity"],
+    "item_neighbors": ["neighbor_residual", "neighbor_log_support",
+                       "neighbor_residual_x_log_support"],
+}
 
 
 def _damped_mean(sums: np.ndarray, counts: np.ndarray, damping: float) -> np.ndarray:
     """``sums / (counts + damping)``, 0 where there is no evidence at all."""
     denominator = counts + damping
-    return np.divide(sums, denominator, out=np.zeros_like(sums, dtype=float),
-                     where=denominator > 0)
+    return np.divide(sums, denominator, out=np.zeros(np.shape(sums)), where=denominator > 0)
 
 
 @dataclass
-class BiasStats:
-    """Damped biases from a set of ratings: ``r ≈ global_mean + movie_bias[m] + user_bias[u]``."""
+class EvidenceConfig:
+    """Hyperparameters of the evidence features (the ``train`` params of the same names)."""
+
+    damping: float = 10.0
+    genre_affinity: bool = True
+    tag_affinity: bool = True
+    item_neighbors: bool = True
+    affinity_damping: float = 5.0
+    neighbors: int = 100
+    neighbor_shrinkage: float = 100.0
+    neighbor_damping: float = 1.0
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [name for group, names in GROUP_FEATURES.items()
+                if group == "biases" or getattr(self, group) for name in names]
+
+
+@dataclass
+class ItemEvidence:
+    """What a set of evidence ratings says about movies: biases, counts, similar movies."""
 
     global_mean: float
     movie_bias: np.ndarray
     movie_count: np.ndarray
-    user_bias: np.ndarray
-    user_count: np.ndarray
+    similarity: sparse.csr_matrix | None
 
 
-def fit_biases(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: np.ndarray, n_users: int,
-               n_movies: int, damping: float) -> BiasStats:
-    """Damped movie biases, then damped user biases on what the movie biases leave."""
+@dataclass
+class UserEvidence:
+    """What a user's evidence ratings say about them; rows are users ``0 .. n_users-1``."""
+
+    bias: np.ndarray
+    count: np.ndarray
+    residuals: sparse.csr_matrix  # users x movies: rating - global mean - movie bias - user bias
+    genre_affinity: np.ndarray | None
+    tag_affinity: np.ndarray | None
+
+
+def user_evidence(items: ItemEvidence, user_idx: np.ndarray, movie_idx: np.ndarray,
+                  ratings: np.ndarray, n_users: int, genres: sparse.csr_matrix,
+                  tokens: sparse.csr_matrix, config: EvidenceConfig) -> UserEvidence:
+    """Damped user biases, residuals and affinities from the users' evidence ratings."""
+    n_movies = len(items.movie_bias)
+    after_movie = ratings - items.global_mean - items.movie_bias[movie_idx]
+    count = np.bincount(user_idx, minlength=n_users).astype(float)
+    bias = _damped_mean(np.bincount(user_idx, after_movie, minlength=n_users), count,
+                        config.damping)
+    residual = after_movie - bias[user_idx]
+    residuals = sparse.csr_matrix((residual, (user_idx, movie_idx)), shape=(n_users, n_movies))
+    rated = sparse.csr_matrix((np.ones_like(residual), (user_idx, movie_idx)),
+                              shape=(n_users, n_movies))
+
+    def affinity(items_by_token: sparse.csr_matrix) -> np.ndarray:
+        return _damped_mean((residuals @ items_by_token).toarray(),
+                            (rated @ items_by_token).toarray(), config.affinity_damping)
+
+    return UserEvidence(
+        bias=bias, count=count, residuals=residuals,
+        genre_affinity=affinity(genres) if config.genre_affinity else None,
+        tag_affinity=affinity(tokens) if config.tag_affinity else None,
+    )
+
+
+def _co_rating_counts(residuals: sparse.csr_matrix,
+                      products: sparse.csr_matrix) -> np.ndarray:
+    """How many users rated both movies, for each stored entry of ``products``."""
+    rated = residuals.copy()
+    rated.data = np.ones_like(rated.data)
+    counts = (rated.T @ rated).tocsr()
+    counts.sort_indices()
+    if np.array_equal(counts.indptr, products.indptr) and np.array_equal(counts.indices,
+                                                                          products.indices):
+        return counts.data
+    # a residual product summed to exactly 0 and was not stored: align on (row, col) keys
+    n = np.int64(products.shape[1])
+    count_keys = np.repeat(np.arange(n), np.diff(counts.indptr)) * n + counts.indices
+    product_keys = np.repeat(np.arange(n), np.diff(products.indptr)) * n + products.indices
+    return counts.data[np.searchsorted(count_keys, product_keys)]
+
+
+def item_similarity(residuals: sparse.csr_matrix, neighbors: int,
+                    shrinkage: float) -> sparse.csr_matrix:
+    """Each movie's ``neighbors`` most similar movies: residual cosine, shrunk by co-rating count."""
+    products = (residuals.T @ residuals).tocsr()
+    products.sort_indices()
+    co_counts = _co_rating_counts(residuals, products)
+    row = np.repeat(np.arange(products.shape[0]), np.diff(products.indptr))
+    col = products.indices
+    norms = np.sqrt(np.asarray(residuals.multiply(residuals).sum(axis=0)).ravel())
+    denominator = norms[row] * norms[col]
+    similarity = np.divide(products.data, denominator, out=np.zeros_like(products.data),
+                           where=denominator > 0) * co_counts / (co_counts + shrinkage)
+    keep = (row != col) & (similarity != 0)
+    row, col, similarity = row[keep], col[keep], similarity[keep]
+    # within each row (rows are already grouped), strongest first; ties keep column order
+    strength = np.abs(similarity)
+    order = np.argsort(row - strength / (2 * strength.max(initial=1.0)), kind="stable")
+    row, col, similarity = row[order], col[order], similarity[order]
+    per_row = np.bincount(row, minlength=products.shape[0])
+    rank = np.arange(len(row)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+    top = rank < neighbors
+    return sparse.csr_matrix((similarity[top], (row[top], col[top])), shape=products.shape)
+
+
+def fit_item_evidence(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: np.ndarray,
+                      n_users: int, n_movies: int, genres: sparse.csr_matrix,
+                      tokens: sparse.csr_matrix,
+                      config: EvidenceConfig) -> tuple[ItemEvidence, UserEvidence]:
+    """Movie biases and similarities from evidence ratings, and the evidence of their users."""
     global_mean = float(ratings.mean())
     movie_count = np.bincount(movie_idx, minlength=n_movies).astype(float)
-    movie_bias = _damped_mean(
-        np.bincount(movie_idx, ratings - global_mean, minlength=n_movies), movie_count, damping
-    )
-    user_count = np.bincount(user_idx, minlength=n_users).astype(float)
-    residual = ratings - global_mean - movie_bias[movie_idx]
-    user_bias = _damped_mean(np.bincount(user_idx, residual, minlength=n_users), user_count,
-                             damping)
-    return BiasStats(global_mean, movie_bias, movie_count, user_bias, user_count)
+    movie_bias = _damped_mean(np.bincount(movie_idx, ratings - global_mean, minlength=n_movies),
+                              movie_count, config.damping)
+    items = ItemEvidence(global_mean, movie_bias, movie_count, None)
+    users = user_evidence(items, user_idx, movie_idx, ratings, n_users, genres, tokens, config)
+    if config.item_neighbors:
+        items.similarity = item_similarity(users.residuals, config.neighbors,
+                                           config.neighbor_shrinkage)
+    return items, users
 
 
-def rating_features(stats: BiasStats, user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
-    """The :data:`RATING_FEATURES` columns for (user, movie) rows; index -1 means unseen."""
-    known_user, known_movie = user_idx >= 0, movie_idx >= 0
+def _row_dot(dense_by_user: np.ndarray, weights: sparse.csr_matrix, user_idx: np.ndarray,
+             movie_idx: np.ndarray) -> np.ndarray:
+    """``dense_by_user[u] . weights[m]`` for each (u, m) query row."""
+    return np.asarray(weights[movie_idx].multiply(dense_by_user[user_idx]).sum(axis=1)).ravel()
 
-    def lookup(values: np.ndarray, idx: np.ndarray, known: np.ndarray) -> np.ndarray:
-        return np.where(known, values[np.where(known, idx, 0)], 0.0)
 
-    return np.column_stack([
-        lookup(stats.movie_bias, movie_idx, known_movie),
-        np.log1p(lookup(stats.movie_count, movie_idx, known_movie)),
-        lookup(stats.user_bias, user_idx, known_user),
-        np.log1p(lookup(stats.user_count, user_idx, known_user)),
-    ])
+def neighbor_scores(items: ItemEvidence, users: UserEvidence, user_idx: np.ndarray,
+                    movie_idx: np.ndarray, damping: float) -> tuple[np.ndarray, np.ndarray]:
+    """Similarity-weighted mean residual of the user on the query movie's neighbours, and support."""
+    selected = items.similarity[movie_idx]
+    query = np.repeat(np.arange(len(movie_idx)), np.diff(selected.indptr))
+    n_movies = users.residuals.shape[1]
+    evidence = users.residuals.tocoo()
+    keys = evidence.row.astype(np.int64) * n_movies + evidence.col
+    order = np.argsort(keys)
+    keys, values = keys[order], evidence.data[order]
+    wanted = user_idx[query].astype(np.int64) * n_movies + selected.indices
+    position = np.clip(np.searchsorted(keys, wanted), 0, max(len(keys) - 1, 0))
+    found = keys[position] == wanted if len(keys) else np.zeros(len(wanted), dtype=bool)
+    weight = selected.data[found]
+    numerator = np.bincount(query[found], weight * values[position[found]],
+                            minlength=len(movie_idx))
+    support = np.bincount(query[found], np.abs(weight), minlength=len(movie_idx))
+    return numerator / (support + damping), support
+
+
+def evidence_features(items: ItemEvidence, users: UserEvidence, user_idx: np.ndarray,
+                      movie_idx: np.ndarray, genres: sparse.csr_matrix, tokens: sparse.csr_matrix,
+                      config: EvidenceConfig) -> np.ndarray:
+    """The ``config.feature_names`` columns for (user, movie) rows of known users and movies."""
+    columns = [items.movie_bias[movie_idx], np.log1p(items.movie_count[movie_idx]),
+               users.bias[user_idx], np.log1p(users.count[user_idx])]
+    if config.genre_affinity:
+        columns.append(_row_dot(users.genre_affinity, genres, user_idx, movie_idx))
+    if config.tag_affinity:
+        columns.append(_row_dot(users.tag_affinity, tokens, user_idx, movie_idx))
+    if config.item_neighbors:
+        score, support = neighbor_scores(items, users, user_idx, movie_idx,
+                                         config.neighbor_damping)
+        columns += [score, np.log1p(support), score * np.log1p(support)]
+    return np.column_stack(columns)
 
 
 def out_of_fold_features(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: np.ndarray,
-                         n_users: int, n_movies: int, damping: float, folds: int,
-                         rng: np.random.Generator) -> np.ndarray:
-    """Rating features of each training row, computed from the folds the row is not in."""
-    fold = rng.integers(0, folds, size=len(ratings))
-    features = np.empty((len(ratings), len(RATING_FEATURES)))
-    for k in range(folds):
+                         n_users: int, n_movies: int, genres: sparse.csr_matrix,
+                         tokens: sparse.csr_matrix, config: EvidenceConfig,
+                         fold: np.ndarray) -> np.ndarray:
+    """Evidence features of each training row, computed from the folds the row is not in."""
+    features = np.empty((len(ratings), len(config.feature_names)))
+    for k in np.unique(fold):
         held = fold == k
-        stats = fit_biases(user_idx[~held], movie_idx[~held], ratings[~held], n_users, n_movies,
-                           damping)
-        features[held] = rating_features(stats, user_idx[held], movie_idx[held])
+        items, users = fit_item_evidence(user_idx[~held], movie_idx[~held], ratings[~held],
+                                         n_users, n_movies, genres, tokens, config)
+        features[held] = evidence_features(items, users, user_idx[held], movie_idx[held], genres,
+                                           tokens, config)
     return features
+
+
+def row_normalize(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
+    """Scale each row to sum 1 (rows of zeros stay zero)."""
+    sums = np.asarray(matrix.sum(axis=1)).ravel()
+    return sparse.diags(np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)) @ matrix
 
 
 class RatingModel:
     """Predicts a user's rating of a movie; see the module docstring for the features.
 
-    Parameters are the ``train`` section of params.yaml: ``alpha`` (Ridge penalty), ``damping``
-    (pseudo-count shrinking biases toward 0), ``folds`` (out-of-fold encoding), ``max_samples``
-    (-1: every training rating) and ``seed``.
+    Parameters are the ``train`` section of params.yaml: ``alpha`` (Ridge penalty), ``folds``
+    (out-of-fold encoding), ``max_samples`` (-1: every training rating), ``seed``, ``content``
+    (TF-IDF and year columns in the Ridge), and the :class:`EvidenceConfig` fields.
     """
 
-    def __init__(self, alpha: float = 1.0, damping: float = 10.0, folds: int = 5,
-                 max_samples: int = -1, seed: int = 0) -> None:
+    def __init__(self, alpha: float = 1.0, folds: int = 5, max_samples: int = -1, seed: int = 0,
+                 content: bool = True, damping: float = 10.0, genre_affinity: bool = True,
+                 tag_affinity: bool = True, item_neighbors: bool = True,
+                 affinity_damping: float = 5.0, neighbors: int = 100,
+                 neighbor_shrinkage: float = 100.0, neighbor_damping: float = 1.0) -> None:
         self.alpha = alpha
-        self.damping = damping
         self.folds = folds
         self.max_samples = max_samples
         self.seed = seed
+        self.content = content
+        self.damping = damping
+        self.genre_affinity = genre_affinity
+        self.tag_affinity = tag_affinity
+        self.item_neighbors = item_neighbors
+        self.affinity_damping = affinity_damping
+        self.neighbors = neighbors
+        self.neighbor_shrinkage = neighbor_shrinkage
+        self.neighbor_damping = neighbor_damping
+
+    def _config(self) -> EvidenceConfig:
+        return EvidenceConfig(
+            damping=self.damping, genre_affinity=self.genre_affinity,
+            tag_affinity=self.tag_affinity, item_neighbors=self.item_neighbors,
+            affinity_damping=self.affinity_damping, neighbors=self.neighbors,
+            neighbor_shrinkage=self.neighbor_shrinkage, neighbor_damping=self.neighbor_damping)
 
     def fit(self, ratings: pd.DataFrame, movie_features: MovieFeatures) -> RatingModel:
-        """Fit on training ``ratings`` (userId, movieId, rating) and the movies' content features."""
+        """Fit on training ``ratings`` (userId, movieId, rating) and the movies' features."""
         rng = np.random.default_rng(self.seed)
+        config = self._config()
         self.movie_ids_ = movie_features.movie_ids
         self.content_ = movie_features.content
         self.movie_numeric_ = movie_features.movies[NUMERIC].to_numpy(dtype=float)
-        self.feature_names_ = list(movie_features.names) + NUMERIC + RATING_FEATURES
+        self.genres_ = row_normalize(self._genre_matrix(movie_features.movies["genres"]))
+        self.tokens_ = row_normalize(movie_features.content)
+        content_names = list(movie_features.names) + NUMERIC if self.content else []
+        self.feature_names_ = content_names + config.feature_names
+
         movie_idx = self._movie_index(ratings["movieId"].to_numpy())
-        unknown = movie_idx < 0
-        if unknown.any():
-            raise ValueError(f"{int(unknown.sum())} training ratings are of movies without "
-                             f"features, e.g. movieId {ratings['movieId'].to_numpy()[unknown][0]}")
+        if (movie_idx < 0).any():
+            missing = ratings["movieId"].to_numpy()[movie_idx < 0][0]
+            raise ValueError(f"training ratings include movies without features, e.g. {missing}")
         self.user_ids_ = np.unique(ratings["userId"].to_numpy())
         user_idx = np.searchsorted(self.user_ids_, ratings["userId"].to_numpy())
         y = ratings["rating"].to_numpy(dtype=float)
         n_users, n_movies = len(self.user_ids_), len(self.movie_ids_)
 
-        dense = out_of_fold_features(user_idx, movie_idx, y, n_users, n_movies, self.damping,
-                                     self.folds, rng)
+        evidence = out_of_fold_features(user_idx, movie_idx, y, n_users, n_movies, self.genres_,
+                                        self.tokens_, config,
+                                        fold=rng.integers(0, self.folds, size=len(y)))
         rows = np.arange(len(y))
         if 0 < self.max_samples < len(y):
             rows = np.sort(rng.choice(len(y), size=self.max_samples, replace=False))
-        dense = np.hstack([self.movie_numeric_[movie_idx[rows]], dense[rows]])
+        dense = self._dense(evidence[rows], movie_idx[rows])
         self.dense_mean_ = dense.mean(axis=0)
         self.dense_scale_ = dense.std(axis=0)
         self.dense_scale_[self.dense_scale_ == 0] = 1.0
         self.ridge_ = Ridge(alpha=self.alpha).fit(self._design(dense, movie_idx[rows]), y[rows])
-        self.stats_ = fit_biases(user_idx, movie_idx, y, n_users, n_movies, self.damping)
+        self.items_, self.users_ = fit_item_evidence(user_idx, movie_idx, y, n_users, n_movies,
+                                                     self.genres_, self.tokens_, config)
         self.n_samples_ = len(rows)
         return self
 
+    @staticmethod
+    def _genre_matrix(genres: pd.Series) -> sparse.csr_matrix:
+        lists = genres.fillna("").str.split("|").map(lambda parts: [g for g in parts if g])
+        vocabulary = sorted({g for parts in lists for g in parts})
+        column = {g: k for k, g in enumerate(vocabulary)}
+        row = np.repeat(np.arange(len(lists)), lists.map(len).to_numpy())
+        col = np.array([column[g] for parts in lists for g in parts], dtype=int)
+        return sparse.csr_matrix((np.ones(len(row)), (row, col)),
+                                 shape=(len(lists), max(len(vocabulary), 1)))
+
     def _movie_index(self, movie_ids: np.ndarray) -> np.ndarray:
-        position = np.searchsorted(self.movie_ids_, movie_ids)
-        position = np.clip(position, 0, len(self.movie_ids_) - 1)
+        position = np.clip(np.searchsorted(self.movie_ids_, movie_ids), 0, len(self.movie_ids_) - 1)
         return np.where(self.movie_ids_[position] == movie_ids, position, -1)
 
     def _user_index(self, user_ids: np.ndarray) -> np.ndarray:
         position = np.clip(np.searchsorted(self.user_ids_, user_ids), 0, len(self.user_ids_) - 1)
         return np.where(self.user_ids_[position] == user_ids, position, -1)
 
+    def _dense(self, evidence: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
+        if not self.content:
+            return evidence
+        return np.hstack([self.movie_numeric_[movie_idx], evidence])
+
     def _design(self, dense: np.ndarray, movie_idx: np.ndarray) -> sparse.csr_matrix:
-        known = movie_idx >= 0
-        content = self.content_[np.where(known, movie_idx, 0)]
-        content = sparse.diags(known.astype(float)) @ content  # unseen movies: no content
-        scaled = (dense - self.dense_mean_) / self.dense_scale_
-        return sparse.hstack([content, sparse.csr_matrix(scaled)]).tocsr()
+        scaled = sparse.csr_matrix((dense - self.dense_mean_) / self.dense_scale_)
+        if not self.content:
+            return scaled
+        return sparse.hstack([self.content_[movie_idx], scaled]).tocsr()
+
+    def _predict_known_movies(self, users: UserEvidence, user_idx: np.ndarray,
+                              movie_idx: np.ndarray) -> np.ndarray:
+        evidence = evidence_features(self.items_, users, user_idx, movie_idx, self.genres_,
+                                     self.tokens_, self._config())
+        design = self._design(self._dense(evidence, movie_idx), movie_idx)
+        return np.clip(self.ridge_.predict(design), RATING_MIN, RATING_MAX)
+
+    def _fallback(self, user_bias: np.ndarray) -> np.ndarray:
+        """Rating of a movie the model has never seen: global mean plus the user's bias."""
+        return np.clip(self.items_.global_mean + user_bias, RATING_MIN, RATING_MAX)
 
     def predict(self, user_ids: np.ndarray, movie_ids: np.ndarray) -> np.ndarray:
-        """Predicted ratings for (user, movie) pairs, clipped to the rating scale."""
+        """Predicted ratings for (user, movie) pairs of training users, clipped to the scale.
+
+        A user without training ratings is predicted as a user with no evidence; a movie without
+        features gets the global mean plus the user's bias.
+        """
         user_idx = self._user_index(np.asarray(user_ids))
         movie_idx = self._movie_index(np.asarray(movie_ids))
-        numeric = np.where((movie_idx >= 0)[:, None], self.movie_numeric_[np.maximum(movie_idx, 0)],
-                           self.dense_mean_[: len(NUMERIC)])
-        dense = np.hstack([numeric, rating_features(self.stats_, user_idx, movie_idx)])
-        return np.clip(self.ridge_.predict(self._design(dense, movie_idx)), RATING_MIN, RATING_MAX)
+        known_user = user_idx >= 0
+        user_bias = np.where(known_user, self.users_.bias[np.maximum(user_idx, 0)], 0.0)
+        predicted = self._fallback(user_bias)
+        known = movie_idx >= 0
+        if known.any():
+            # unknown users are scored as an extra row with no evidence at all
+            users = self._with_empty_user()
+            rows = np.where(known_user, user_idx, len(self.user_ids_))[known]
+            predicted[known] = self._predict_known_movies(users, rows, movie_idx[known])
+        return predicted
+
+    def _with_empty_user(self) -> UserEvidence:
+        users = self.users_
+        n_movies = users.residuals.shape[1]
+
+        def add_zero_row(values: np.ndarray | None) -> np.ndarray | None:
+            return None if values is None else np.vstack([values, np.zeros(values.shape[1])])
+
+        return UserEvidence(
+            bias=np.append(users.bias, 0.0), count=np.append(users.count, 0.0),
+            residuals=sparse.vstack([users.residuals, sparse.csr_matrix((1, n_movies))]).tocsr(),
+            genre_affinity=add_zero_row(users.genre_affinity),
+            tag_affinity=add_zero_row(users.tag_affinity))
+
+    def predict_profile(self, movie_ids: np.ndarray, ratings: np.ndarray,
+                        candidates: np.ndarray) -> np.ndarray:
+        """Predicted ratings of ``candidates`` for a new user whose only evidence is a profile."""
+        profile_idx = self._movie_index(np.asarray(movie_ids))
+        known = profile_idx >= 0
+        users = user_evidence(self.items_, np.zeros(known.sum(), dtype=int), profile_idx[known],
+                              np.asarray(ratings, dtype=float)[known], 1, self.genres_,
+                              self.tokens_, self._config())
+        candidate_idx = self._movie_index(np.asarray(candidates))
+        predicted = self._fallback(np.full(len(candidate_idx), users.bias[0]))
+        seen = candidate_idx >= 0
+        predicted[seen] = self._predict_known_movies(users, np.zeros(seen.sum(), dtype=int),
+                                                     candidate_idx[seen])
+        return predicted
 
     def coefficients(self) -> pd.DataFrame:
         """Ridge coefficients by feature name (numeric features per standard deviation)."""

@@ -7,9 +7,10 @@ import hashlib
 import joblib
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from conftest import run_stage, write_params
-from model import RATING_FEATURES, out_of_fold_features
+from model import EvidenceConfig, out_of_fold_features, row_normalize
 
 
 def run_features_and_train(tmp_path, data_dir, prepared, params, name):
@@ -55,13 +56,19 @@ def test_a_training_rows_own_rating_never_feeds_its_features():
     n = 400
     user, movie = rng.integers(0, 20, n), rng.integers(0, 15, n)
     rating = rng.choice(np.arange(0.5, 5.5, 0.5), n)
-    baseline = out_of_fold_features(user, movie, rating, 20, 15, 5.0, 5, np.random.default_rng(1))
+    tokens = row_normalize(sparse.random(15, 6, density=0.5, random_state=1, format="csr"))
+    config = EvidenceConfig(neighbors=5)
+    fold = rng.integers(0, 5, n)
+
+    def features_of(ratings):
+        return out_of_fold_features(user, movie, ratings, 20, 15, tokens, tokens, config, fold)
+
+    baseline = features_of(rating)
     for row in (0, 17, 311):
         changed = rating.copy()
         changed[row] = 5.5 - rating[row]
-        features = out_of_fold_features(user, movie, changed, 20, 15, 5.0, 5,
-                                        np.random.default_rng(1))
+        features = features_of(changed)
         np.testing.assert_array_equal(features[row], baseline[row])
         # ...while the rating does reach rows of other folds that share its movie or user
         assert not np.array_equal(features, baseline)
-    assert baseline.shape == (n, len(RATING_FEATURES))
+    assert baseline.shape == (n, len(config.feature_names))

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import sparse
 
 from common import UserInputError
 from evaluate import baseline_predictions, error_by_activity, error_metrics, residual_histogram
@@ -14,7 +15,15 @@ from explain import top_coefficients
 from features import build_movie_features, movie_tokens
 from interactions import build_interactions, filter_min_counts, split_train_test
 from metrics import mae, rmse
-from model import RatingModel, fit_biases
+from model import (
+    EvidenceConfig,
+    RatingModel,
+    fit_item_evidence,
+    item_similarity,
+    neighbor_scores,
+    row_normalize,
+    user_evidence,
+)
 from movielens import load_links, load_movies, load_ratings, load_tags
 
 
@@ -86,17 +95,22 @@ def test_movie_rating_statistics_come_from_the_given_training_ratings_only(movie
     assert stats.loc[30, "train_count"] == 0 and np.isnan(stats.loc[30, "train_mean"])
 
 
+BIASES_ONLY = EvidenceConfig(damping=1.0, genre_affinity=False, tag_affinity=False,
+                             item_neighbors=False)
+
+
 def test_damped_biases_by_hand():
     # global mean 3; movie 0: (4-3 + 5-3) / (2 + 1) = 1; movie 1: (0 - 3... ) below
     user = np.array([0, 1, 0])
     movie = np.array([0, 0, 1])
     rating = np.array([4.0, 5.0, 0.0])
-    stats = fit_biases(user, movie, rating, n_users=2, n_movies=3, damping=1.0)
-    assert stats.global_mean == 3.0
-    assert stats.movie_bias.tolist() == [1.0, -1.5, 0.0]
+    items, users = fit_item_evidence(user, movie, rating, 2, 3, None, None, BIASES_ONLY)
+    assert items.global_mean == 3.0
+    assert items.movie_bias.tolist() == [1.0, -1.5, 0.0]
     # user 0: residuals 4-3-1=0 and 0-3+1.5=-1.5 -> -1.5 / 3
-    assert stats.user_bias.tolist() == [-0.5, pytest.approx(1 / 2)]
-    assert stats.movie_count.tolist() == [2, 1, 0]
+    assert users.bias.tolist() == [-0.5, pytest.approx(1 / 2)]
+    assert items.movie_count.tolist() == [2, 1, 0]
+    assert users.residuals.toarray()[0].tolist() == [0.5, -1.0, 0.0]
 
 
 def test_baselines_by_hand():
@@ -130,11 +144,13 @@ def test_residual_histogram_counts_every_residual():
     assert frame.loc[frame["residual"] == 0.125, "count"].item() == 2
 
 
-def test_top_coefficients_orders_each_direction():
-    coefficients = pd.DataFrame({"feature": list("abcde"), "coefficient": [0.5, -2.0, 1.0, -0.1, 0.0]})
+def test_top_coefficients_lists_numeric_features_then_strongest_tokens():
+    coefficients = pd.DataFrame({
+        "feature": ["tag:a", "tag:b", "genre:c", "tag:d", "tag:e", "user_bias", "year"],
+        "coefficient": [0.5, -2.0, 1.0, -0.1, 0.0, 0.2, -0.3]})
     top = top_coefficients(coefficients, 2)
-    assert top["feature"].tolist() == ["c", "a", "b", "d"]
-    assert top["direction"].tolist() == ["positive", "positive", "negative", "negative"]
+    assert top["feature"].tolist() == ["year", "user_bias", "genre:c", "tag:a", "tag:b", "tag:d"]
+    assert top["kind"].tolist() == ["numeric", "numeric", "token+", "token+", "token-", "token-"]
 
 
 @pytest.fixture
@@ -166,3 +182,51 @@ def test_max_samples_limits_the_rows_ridge_sees(movielens_dir):
                                     max_features=50, min_df=1)
     model = RatingModel(max_samples=50, seed=0).fit(ratings, features)
     assert model.n_samples_ == 50
+
+
+def test_item_similarity_keeps_the_strongest_shrunk_cosines():
+    # movies 0 and 1 move together for both users; movie 2 moves against movie 0 for one user
+    residuals = sparse.csr_matrix(np.array([[1.0, 1.0, -1.0], [1.0, 1.0, 0.0]]))
+    similarity = item_similarity(residuals, neighbors=1, shrinkage=2.0).toarray()
+    cosine_01 = 2 / (np.sqrt(2) * np.sqrt(2))
+    assert similarity[0].tolist() == pytest.approx([0.0, cosine_01 * 2 / 4, 0.0])
+    cosine_20 = cosine_21 = -1 / (1 * np.sqrt(2))  # a tie: the lower column wins
+    assert cosine_20 == cosine_21
+    assert similarity[2].tolist() == pytest.approx([cosine_20 * 1 / 3, 0.0, 0.0])
+    assert (similarity.diagonal() == 0).all()
+
+
+def test_neighbor_scores_average_the_users_residuals_on_similar_movies():
+    from model import ItemEvidence, UserEvidence
+
+    similarity = sparse.csr_matrix(np.array([[0.0, 0.5, 0.25], [0.5, 0.0, 0.0], [0.25, 0.0, 0.0]]))
+    items = ItemEvidence(3.0, np.zeros(3), np.ones(3), similarity)
+    residuals = sparse.csr_matrix(np.array([[0.0, 2.0, -1.0]]))
+    users = UserEvidence(np.zeros(1), np.ones(1), residuals, None, None)
+    score, support = neighbor_scores(items, users, np.array([0, 0]), np.array([0, 1]), damping=1.0)
+    assert score.tolist() == pytest.approx([(0.5 * 2 - 0.25) / (0.75 + 1), 0.0])
+    assert support.tolist() == [0.75, 0.0]
+
+
+def test_genre_affinity_is_the_damped_mean_residual_per_genre():
+    genres = row_normalize(sparse.csr_matrix(np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])))
+    config = EvidenceConfig(damping=0.0, genre_affinity=True, tag_affinity=False,
+                            item_neighbors=False, affinity_damping=1.0)
+    items, _ = fit_item_evidence(np.array([1]), np.array([2]), np.array([3.0]), 2, 3, genres, None,
+                                 config)
+    users = user_evidence(items, np.array([0, 0]), np.array([0, 1]), np.array([5.0, 3.0]), 1,
+                          genres, None, config)
+    # user bias (5-3 + 3-3)/2 = 1 -> residuals +1 (movie 0: genre 0), -1 (movie 1: half each)
+    assert users.genre_affinity.tolist() == [[pytest.approx((1 - 0.5) / 2.5), (-0.5) / 1.5]]
+
+
+def test_a_profile_changes_the_predictions_toward_what_it_likes(fitted):
+    model, train, _ = fitted
+    movies = np.sort(train["movieId"].unique())
+    liked, disliked = movies[:5], movies[5:10]
+    fan = model.predict_profile(np.r_[liked, disliked], np.r_[[5.0] * 5, [1.0] * 5], movies)
+    critic = model.predict_profile(np.r_[liked, disliked], np.r_[[1.0] * 5, [5.0] * 5], movies)
+    assert fan.mean() > critic.mean() - 1  # both sensible
+    assert not np.allclose(fan, critic)
+    empty = model.predict_profile(np.array([], dtype=int), np.array([]), movies)
+    assert np.isfinite(empty).all()
