@@ -18,6 +18,7 @@ the test split never feeds a feature.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -149,16 +150,22 @@ def item_similarity(residuals: sparse.csr_matrix, neighbors: int,
     return sparse.csr_matrix((similarity[top], (row[top], col[top])), shape=products.shape)
 
 
+def fit_movie_biases(movie_idx: np.ndarray, ratings: np.ndarray, n_movies: int,
+                     damping: float) -> ItemEvidence:
+    """Global mean and damped movie biases of evidence ratings (no similarities)."""
+    global_mean = float(ratings.mean())
+    movie_count = np.bincount(movie_idx, minlength=n_movies).astype(float)
+    movie_bias = _damped_mean(np.bincount(movie_idx, ratings - global_mean, minlength=n_movies),
+                              movie_count, damping)
+    return ItemEvidence(global_mean, movie_bias, movie_count, None)
+
+
 def fit_item_evidence(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: np.ndarray,
                       n_users: int, n_movies: int, genres: sparse.csr_matrix,
                       tokens: sparse.csr_matrix,
                       config: EvidenceConfig) -> tuple[ItemEvidence, UserEvidence]:
     """Movie biases and similarities from evidence ratings, and the evidence of their users."""
-    global_mean = float(ratings.mean())
-    movie_count = np.bincount(movie_idx, minlength=n_movies).astype(float)
-    movie_bias = _damped_mean(np.bincount(movie_idx, ratings - global_mean, minlength=n_movies),
-                              movie_count, config.damping)
-    items = ItemEvidence(global_mean, movie_bias, movie_count, None)
+    items = fit_movie_biases(movie_idx, ratings, n_movies, config.damping)
     users = user_evidence(items, user_idx, movie_idx, ratings, n_users, genres, tokens, config)
     if config.item_neighbors:
         items.similarity = item_similarity(users.residuals, config.neighbors,
@@ -207,6 +214,33 @@ def evidence_features(items: ItemEvidence, users: UserEvidence, user_idx: np.nda
                                          config.neighbor_damping)
         columns += [score, np.log1p(support), score * np.log1p(support)]
     return np.column_stack(columns)
+
+
+def evidence_matrices(items: ItemEvidence, users: UserEvidence, user_rows: np.ndarray,
+                      genres: sparse.csr_matrix, tokens: sparse.csr_matrix,
+                      config: EvidenceConfig) -> Iterator[np.ndarray]:
+    """The ``config.feature_names`` columns for every (user row, movie) pair, one feature at a time.
+
+    Each is broadcastable to ``len(user_rows) x n_movies``; values equal :func:`evidence_features`.
+    """
+    yield items.movie_bias[None, :]
+    yield np.log1p(items.movie_count)[None, :]
+    yield users.bias[user_rows, None]
+    yield np.log1p(users.count[user_rows, None])
+    if config.genre_affinity:
+        yield np.asarray(genres @ users.genre_affinity[user_rows].T).T
+    if config.tag_affinity:
+        yield np.asarray(tokens @ users.tag_affinity[user_rows].T).T
+    if config.item_neighbors:
+        residuals = users.residuals[user_rows]
+        rated = residuals.copy()
+        rated.data = np.ones_like(rated.data)
+        support = (rated @ abs(items.similarity).T).toarray()
+        score = (residuals @ items.similarity.T).toarray() / (support + config.neighbor_damping)
+        log_support = np.log1p(support)
+        yield score
+        yield log_support
+        yield score * log_support
 
 
 def out_of_fold_features(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: np.ndarray,
@@ -276,7 +310,7 @@ class RatingModel:
         content_names = list(movie_features.names) + NUMERIC if self.content else []
         self.feature_names_ = content_names + config.feature_names
 
-        movie_idx = self._movie_index(ratings["movieId"].to_numpy())
+        movie_idx = self.movie_index(ratings["movieId"].to_numpy())
         if (movie_idx < 0).any():
             missing = ratings["movieId"].to_numpy()[movie_idx < 0][0]
             raise ValueError(f"training ratings include movies without features, e.g. {missing}")
@@ -311,11 +345,13 @@ class RatingModel:
         return sparse.csr_matrix((np.ones(len(row)), (row, col)),
                                  shape=(len(lists), max(len(vocabulary), 1)))
 
-    def _movie_index(self, movie_ids: np.ndarray) -> np.ndarray:
+    def movie_index(self, movie_ids: np.ndarray) -> np.ndarray:
+        """Column of each movie in the model's matrices (``movie_ids_``), -1 if unknown."""
         position = np.clip(np.searchsorted(self.movie_ids_, movie_ids), 0, len(self.movie_ids_) - 1)
         return np.where(self.movie_ids_[position] == movie_ids, position, -1)
 
-    def _user_index(self, user_ids: np.ndarray) -> np.ndarray:
+    def user_index(self, user_ids: np.ndarray) -> np.ndarray:
+        """Row of each training user in ``users_``, -1 if unknown."""
         position = np.clip(np.searchsorted(self.user_ids_, user_ids), 0, len(self.user_ids_) - 1)
         return np.where(self.user_ids_[position] == user_ids, position, -1)
 
@@ -347,8 +383,8 @@ class RatingModel:
         A user without training ratings is predicted as a user with no evidence; a movie without
         features gets the global mean plus the user's bias.
         """
-        user_idx = self._user_index(np.asarray(user_ids))
-        movie_idx = self._movie_index(np.asarray(movie_ids))
+        user_idx = self.user_index(np.asarray(user_ids))
+        movie_idx = self.movie_index(np.asarray(movie_ids))
         known_user = user_idx >= 0
         user_bias = np.where(known_user, self.users_.bias[np.maximum(user_idx, 0)], 0.0)
         predicted = self._fallback(user_bias)
@@ -373,20 +409,45 @@ class RatingModel:
             genre_affinity=add_zero_row(users.genre_affinity),
             tag_affinity=add_zero_row(users.tag_affinity))
 
+    def score_matrix(self, users: UserEvidence, user_rows: np.ndarray) -> np.ndarray:
+        """Predicted ratings of every movie (columns, as ``movie_ids_``) for rows of ``users``.
+
+        The Ridge is linear, so this adds each feature's contribution as a whole matrix: the same
+        predictions as :meth:`predict`, for all movies at once.
+        """
+        coef, mean, scale = self.ridge_.coef_, self.dense_mean_, self.dense_scale_
+        n_dense = len(mean)
+        scores = np.full((len(user_rows), len(self.movie_ids_)), self.ridge_.intercept_)
+        if self.content:
+            n_tokens = self.content_.shape[1]
+            numeric = (self.movie_numeric_ - mean[: len(NUMERIC)]) / scale[: len(NUMERIC)]
+            scores += (self.content_ @ coef[:n_tokens] + numeric @ coef[n_tokens:][: len(NUMERIC)])
+        first = n_dense - len(self._config().feature_names)
+        columns = evidence_matrices(self.items_, users, user_rows, self.genres_, self.tokens_,
+                                    self._config())
+        for k, column in enumerate(columns, start=first):
+            scores += coef[len(coef) - n_dense + k] * (column - mean[k]) / scale[k]
+        return np.clip(scores, RATING_MIN, RATING_MAX)
+
+    def profiles_evidence(self, profile: np.ndarray, movie_ids: np.ndarray, ratings: np.ndarray,
+                          n_profiles: int) -> UserEvidence:
+        """Evidence of new users known only by their profiles: rating ``k`` is of profile
+        ``profile[k]`` (0 .. n_profiles-1); ratings of movies the model does not know are ignored.
+        """
+        profile_idx = self.movie_index(np.asarray(movie_ids))
+        known = profile_idx >= 0
+        return user_evidence(self.items_, np.asarray(profile)[known], profile_idx[known],
+                             np.asarray(ratings, dtype=float)[known], n_profiles, self.genres_,
+                             self.tokens_, self._config())
+
     def predict_profile(self, movie_ids: np.ndarray, ratings: np.ndarray,
                         candidates: np.ndarray) -> np.ndarray:
         """Predicted ratings of ``candidates`` for a new user whose only evidence is a profile."""
-        profile_idx = self._movie_index(np.asarray(movie_ids))
-        known = profile_idx >= 0
-        users = user_evidence(self.items_, np.zeros(known.sum(), dtype=int), profile_idx[known],
-                              np.asarray(ratings, dtype=float)[known], 1, self.genres_,
-                              self.tokens_, self._config())
-        candidate_idx = self._movie_index(np.asarray(candidates))
-        predicted = self._fallback(np.full(len(candidate_idx), users.bias[0]))
-        seen = candidate_idx >= 0
-        predicted[seen] = self._predict_known_movies(users, np.zeros(seen.sum(), dtype=int),
-                                                     candidate_idx[seen])
-        return predicted
+        users = self.profiles_evidence(np.zeros(len(movie_ids), dtype=int), movie_ids, ratings, 1)
+        all_movies = self.score_matrix(users, np.zeros(1, dtype=int))[0]
+        candidate_idx = self.movie_index(np.asarray(candidates))
+        return np.where(candidate_idx >= 0, all_movies[np.maximum(candidate_idx, 0)],
+                        self._fallback(np.full(len(candidate_idx), users.bias[0])))
 
     def coefficients(self) -> pd.DataFrame:
         """Ridge coefficients by feature name (numeric features per standard deviation)."""

@@ -61,6 +61,12 @@ def choice(*options: str) -> Rule:
     return Rule(lambda v: v in options, "one of " + ", ".join(repr(o) for o in options))
 
 
+def integers(low: int) -> Rule:
+    return Rule(lambda v: isinstance(v, list) and len(v) > 0 and all(_is_int(x) and x >= low
+                                                                     for x in v),
+                f"a non-empty list of integers >= {low}")
+
+
 def boolean() -> Rule:
     return Rule(lambda v: isinstance(v, bool), "true or false")
 
@@ -104,6 +110,18 @@ SCHEMA: dict[str, dict[str, Rule]] = {
     },
     "explain": {
         "top_n": integer(1),
+    },
+    "rank": {
+        "k": integer(1),
+        "relevant_rating": number(0.5, 5.0),
+        "popularity_weight": number(0),
+        "min_ratings": integer(0),
+    },
+    "newuser": {
+        "users": integer(1),
+        "min_ratings": integer(2),
+        "profile_sizes": integers(1),
+        "seed": integer(0),
     },
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import matplotlib
 
@@ -13,8 +14,9 @@ from matplotlib.figure import Figure
 from common import atomic_path
 
 
-def new_figure(width: float = 6.4, height: float = 4.2) -> tuple[Figure, plt.Axes]:
-    figure, axes = plt.subplots(figsize=(width, height), layout="constrained")
+def new_figure(width: float = 6.4, height: float = 4.2, ncols: int = 1) -> tuple[Figure, Any]:
+    """A figure with one axes, or a row of ``ncols`` axes."""
+    figure, axes = plt.subplots(1, ncols, figsize=(width, height), layout="constrained")
     return figure, axes
 
 

@@ -20,7 +20,8 @@ from tracking import EXPERIMENT, flatten, log_run, run_tags
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--metrics", type=Path, required=True, help="metrics JSON to log")
+    parser.add_argument("--metrics", type=Path, nargs="+", required=True,
+                        help="metrics JSON files to log")
     parser.add_argument("--summary", type=Path, required=True, help="data summary JSON")
     parser.add_argument("--artifacts", type=Path, nargs="+", required=True,
                         help="files or folders to log as artifacts")
@@ -29,7 +30,9 @@ def main() -> None:
     args = parser.parse_args()
 
     params = flatten(read_params(args.params))
-    metrics = json.loads(args.metrics.read_text(encoding="utf-8"))
+    metrics = {}
+    for path in args.metrics:
+        metrics |= json.loads(path.read_text(encoding="utf-8"))
     summary = json.loads(args.summary.read_text(encoding="utf-8"))
     fingerprint = hashlib.sha256(
         json.dumps([params, metrics, summary["data_sha256"]], sort_keys=True).encode()

@@ -39,6 +39,11 @@ def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def metric_key(name: str) -> str:
+    """MLflow's name for a metric: ``ndcg@10`` -> ``ndcg_at_10`` (MLflow does not allow ``@``)."""
+    return name.replace("@", "_at_")
+
+
 def git_commit() -> str:
     """The commit the run starts from: DVC's experiment baseline, else ``HEAD``."""
     if os.environ.get("DVC_EXP_BASELINE_REV"):
@@ -90,7 +95,7 @@ def log_run(params: Mapping[str, Any], metrics: Mapping[str, float], tags: Mappi
         run_name = tags.get("dvc.exp_name", "workspace")
         with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=dict(tags)) as run:
             mlflow.log_params(dict(params))
-            mlflow.log_metrics(dict(metrics))
+            mlflow.log_metrics({metric_key(name): value for name, value in metrics.items()})
             for path in artifacts:
                 if path.is_dir():
                     mlflow.log_artifacts(str(path), artifact_path=path.name)

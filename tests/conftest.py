@@ -59,11 +59,15 @@ def movielens_dir(tmp_path: Path) -> Path:
 
 
 def write_params(path: Path, **overrides: object) -> Path:
-    """Copy the project's params.yaml, changing ``section.key`` values given as ``section__key``."""
+    """Copy the project's params.yaml, changing ``section.key`` values given as ``section__key``.
+
+    The new-user simulation is scaled down to the small test data sets unless overridden.
+    """
     import yaml
 
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    for dotted, value in overrides.items():
+    small_data = {"newuser__users": 4, "newuser__min_ratings": 12, "newuser__profile_sizes": [2, 5]}
+    for dotted, value in (small_data | overrides).items():
         section, key = dotted.split("__")
         params.setdefault(section, {})[key] = value
     path.write_text(yaml.safe_dump(params))

@@ -230,3 +230,16 @@ def test_a_profile_changes_the_predictions_toward_what_it_likes(fitted):
     assert not np.allclose(fan, critic)
     empty = model.predict_profile(np.array([], dtype=int), np.array([]), movies)
     assert np.isfinite(empty).all()
+
+
+@pytest.mark.parametrize("content", [True, False])
+def test_score_matrix_equals_pairwise_predictions(movielens_dir, content):
+    ratings = load_ratings(movielens_dir)
+    features = build_movie_features(load_movies(movielens_dir), load_tags(movielens_dir), ratings,
+                                    max_features=50, min_df=1)
+    model = RatingModel(folds=3, neighbors=5, content=content).fit(ratings, features)
+    rows = np.arange(len(model.user_ids_))
+    matrix = model.score_matrix(model.users_, rows)
+    users, movies = np.meshgrid(model.user_ids_, model.movie_ids_, indexing="ij")
+    pairwise = model.predict(users.ravel(), movies.ravel()).reshape(matrix.shape)
+    np.testing.assert_allclose(matrix, pairwise, rtol=1e-10, atol=1e-10)

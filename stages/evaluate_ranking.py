@@ -1,0 +1,108 @@
+"""Stage: top-N quality: precision, recall and NDCG of the model's lists and of baselines.
+
+For each test user, every movie the user has not rated in training is ranked; relevant movies are
+the user's test ratings >= ``rank.relevant_rating``. The model ranks with the same scoring as
+recommend (:mod:`ranking`); the baselines are the most popular movies and the model's predicted
+rating alone (no popularity term, no minimum count), to show what the popularity term buys.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+from ranking import ranking_scores, top_n
+
+from common import atomic_path, run_main, write_json
+from metrics import ranking_metrics
+from model import RatingModel
+from params import read_params
+from plotting import new_figure, save_png
+
+BATCH = 256  # users scored at once (a batch holds BATCH x movies scores)
+
+
+def relevant_sets(frame: pd.DataFrame, model: RatingModel, users: np.ndarray,
+                  threshold: float) -> list[set[int]]:
+    """For each of ``users``, the model's movie indices of their ratings >= ``threshold``."""
+    liked = frame[frame["rating"] >= threshold]
+    by_user = liked.groupby("userId")["movieId"].agg(list)
+    return [set(model.movie_index(np.array(by_user.get(u, []), dtype=np.int64)).tolist()) - {-1}
+            for u in users]
+
+
+def top_lists(model: RatingModel, train: pd.DataFrame, users: np.ndarray, k: int,
+              popularity_weight: float, min_ratings: int) -> dict[str, np.ndarray]:
+    """Top-``k`` movie indices for each user: the model's lists and the baselines'."""
+    counts = model.items_.movie_count
+    rated = train.assign(row=model.user_index(train["userId"].to_numpy()),
+                         movie=model.movie_index(train["movieId"].to_numpy()))
+    lists: dict[str, list[np.ndarray]] = {"model": [], "predicted_rating_only": [], "popular": []}
+    for start in range(0, len(users), BATCH):
+        rows = model.user_index(users[start:start + BATCH])
+        predicted = model.score_matrix(model.users_, rows)
+        seen = rated[rated["row"].isin(rows)]
+        position = pd.Series(np.arange(len(rows)), index=rows)[seen["row"]].to_numpy()
+        candidates = {
+            "model": ranking_scores(predicted, counts, popularity_weight, min_ratings),
+            "predicted_rating_only": predicted.copy(),
+            "popular": np.tile(counts.astype(float), (len(rows), 1)),
+        }
+        for name, scores in candidates.items():
+            scores[position, seen["movie"].to_numpy()] = -np.inf
+            lists[name].append(top_n(scores, k))
+    return {name: np.vstack(parts) for name, parts in lists.items()}
+
+
+def plot_ranking(table: pd.DataFrame, k: int, path: Path) -> None:
+    figure, axes = new_figure()
+    positions = np.arange(len(table))
+    for offset, metric in enumerate((f"precision@{k}", f"recall@{k}", f"ndcg@{k}")):
+        axes.bar(positions + (offset - 1) * 0.27, table[metric], width=0.27, label=metric)
+    axes.set_xticks(positions, table["method"])
+    axes.set(ylabel="mean over test users", title=f"Top-{k} lists on the test split")
+    axes.legend()
+    save_png(figure, path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--train", type=Path, required=True, help="training interactions (parquet)")
+    parser.add_argument("--test", type=Path, required=True, help="test interactions (parquet)")
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--metrics-out", type=Path, required=True)
+    parser.add_argument("--plots-dir", type=Path, required=True)
+    args = parser.parse_args()
+    params = read_params(args.params)["rank"]
+    k = params["k"]
+
+    columns = ["userId", "movieId", "rating"]
+    train = pd.read_parquet(args.train, columns=columns)
+    test = pd.read_parquet(args.test, columns=columns)
+    model = joblib.load(args.model)
+    users = np.sort(test["userId"].unique())
+    users = users[model.user_index(users) >= 0]  # test users with training ratings
+    relevant = relevant_sets(test, model, users, params["relevant_rating"])
+    lists = top_lists(model, train, users, k, params["popularity_weight"], params["min_ratings"])
+    rows = []
+    metrics: dict[str, float] = {}
+    for name, recommended in lists.items():
+        scores = ranking_metrics(recommended, relevant, k)
+        rows.append({"method": name} | scores)
+        prefix = "" if name == "model" else f"{name}_"
+        metrics |= {f"{prefix}{key}": round(value, 6) for key, value in scores.items()}
+    metrics["ranking_users"] = sum(bool(items) for items in relevant)
+    table = pd.DataFrame(rows).round(6)
+    with atomic_path(args.plots_dir / "ranking.csv") as tmp:
+        table.to_csv(tmp, index=False, lineterminator="\n")
+    plot_ranking(table, k, args.plots_dir / "ranking.png")
+    write_json(args.metrics_out, metrics)
+    print(table.to_string(index=False))
+
+
+if __name__ == "__main__":
+    run_main(main)

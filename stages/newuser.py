@@ -1,0 +1,175 @@
+"""Stage: new-user simulation: how well a small profile predicts a person the model never saw.
+
+``newuser.users`` users (seeded, among those with ``newuser.min_ratings`` ratings) are held out:
+a model with the ``train`` params is refitted on the training split without any of their ratings,
+so they are new to it, as a person who runs recommend is. For each, ``k`` of
+their ratings (``newuser.profile_sizes``; in random order, and earliest-first as a harder variant)
+are revealed as the profile and the rest are predicted, through the same code path recommend uses
+for a saved profile: :meth:`model.RatingModel.profiles_evidence`, ``score_matrix`` and the
+ranking of :mod:`ranking`. Baselines in the same run: the profile's mean rating, and a bias
+fold-in (global mean + movie bias + the profile's damped user bias).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from ranking import ranking_scores, top_n
+
+from common import UserInputError, atomic_path, run_main, write_json
+from metrics import ranking_metrics, rmse
+from model import EvidenceConfig, RatingModel, fit_movie_biases, user_evidence
+from movie_features import MovieFeatures
+from params import read_params
+from plotting import new_figure, save_png
+
+ORDERS = ("random", "earliest")
+
+
+def hold_out_users(ratings: pd.DataFrame, n_users: int, min_ratings: int,
+                   rng: np.random.Generator) -> np.ndarray:
+    """``n_users`` random user ids among those with at least ``min_ratings`` ratings."""
+    counts = ratings["userId"].value_counts().sort_index()
+    eligible = counts.index[counts >= min_ratings].to_numpy()
+    if n_users > len(eligible) // 2:
+        raise UserInputError(
+            f"newuser.users = {n_users} is more than half of the {len(eligible)} users with at "
+            f"least newuser.min_ratings = {min_ratings} ratings; lower either"
+        )
+    return np.sort(rng.choice(eligible, size=n_users, replace=False))
+
+
+def reveal_order(ratings: pd.DataFrame, order: str, rng: np.random.Generator) -> pd.DataFrame:
+    """Each user's ratings in the order they are revealed, with their place ``position``."""
+    if order == "random":
+        ordered = ratings.assign(key=rng.random(len(ratings))).sort_values(["userId", "key"])
+    else:
+        ordered = ratings.sort_values(["userId", "timestamp", "movieId"], kind="stable")
+    return ordered.assign(position=ordered.groupby("userId").cumcount().to_numpy())
+
+
+def simulate(model: RatingModel, train: pd.DataFrame, newusers: pd.DataFrame, order: str,
+             size: int, rank: dict, damping: float, rng: np.random.Generator) -> dict[str, float]:
+    """RMSE and top-N metrics of the model and the baselines for profiles of ``size`` ratings."""
+    ordered = reveal_order(newusers, order, rng)
+    users = np.sort(ordered["userId"].unique())
+    row = np.searchsorted(users, ordered["userId"].to_numpy())
+    shown = ordered["position"].to_numpy() < size
+    profile, target = ordered[shown], ordered[~shown]
+    profile_row, target_row = row[shown], row[~shown]
+    actual = target["rating"].to_numpy(dtype=float)
+
+    evidence = model.profiles_evidence(profile_row, profile["movieId"].to_numpy(),
+                                       profile["rating"].to_numpy(), len(users))
+    scores = model.score_matrix(evidence, np.arange(len(users)))
+    target_idx = model.movie_index(target["movieId"].to_numpy())
+    known = target_idx >= 0
+    predicted = np.where(known, scores[target_row, np.maximum(target_idx, 0)],
+                         np.clip(model.items_.global_mean + evidence.bias[target_row], 0.5, 5.0))
+
+    # baselines: the profile's mean, and a bias fold-in from biases fitted on the training split
+    profile_mean = profile.groupby(profile_row)["rating"].mean().to_numpy()
+    biases_only = EvidenceConfig(damping=damping, genre_affinity=False, tag_affinity=False,
+                                 item_neighbors=False)
+    items = fit_movie_biases(model.movie_index(train["movieId"].to_numpy()),
+                             train["rating"].to_numpy(dtype=float), len(model.movie_ids_), damping)
+    folded = user_evidence(items, profile_row, model.movie_index(profile["movieId"].to_numpy()),
+                           profile["rating"].to_numpy(dtype=float), len(users), None, None,
+                           biases_only)
+    bias_scores = np.clip(items.global_mean + items.movie_bias[None, :] + folded.bias[:, None],
+                          0.5, 5.0)
+    bias_predicted = np.where(known, bias_scores[target_row, np.maximum(target_idx, 0)],
+                              np.clip(items.global_mean + folded.bias[target_row], 0.5, 5.0))
+
+    k = rank["k"]
+    liked = target[target["rating"] >= rank["relevant_rating"]]
+    liked_movie = pd.Series(model.movie_index(liked["movieId"].to_numpy()))
+    liked_sets = liked_movie[liked_movie >= 0].groupby(
+        np.searchsorted(users, liked["userId"].to_numpy())[liked_movie >= 0]).agg(set)
+    relevant = [liked_sets.get(r, set()) for r in range(len(users))]
+    profile_idx = model.movie_index(profile["movieId"].to_numpy())
+    results = {"rmse": rmse(actual, predicted),
+               "user_mean_rmse": rmse(actual, profile_mean[target_row]),
+               "bias_rmse": rmse(actual, bias_predicted)}
+    for name, matrix in (("", scores), ("bias_", bias_scores)):
+        ranked = ranking_scores(matrix, model.items_.movie_count, rank["popularity_weight"],
+                                rank["min_ratings"])
+        ranked[profile_row[profile_idx >= 0], profile_idx[profile_idx >= 0]] = -np.inf
+        ndcg = ranking_metrics(top_n(ranked, k), relevant, k)[f"ndcg@{k}"]
+        results[f"{name}ndcg@{k}"] = ndcg
+    return results
+
+
+def plot_profile_sizes(table: pd.DataFrame, k: int, path: Path) -> None:
+    figure, (left, right) = new_figure(10.0, 4.2, ncols=2)
+    styles = {"random": "-", "earliest": "--"}
+    for order, group in table.groupby("order", sort=False):
+        for metric, label in (("rmse", "model"), ("bias_rmse", "bias fold-in"),
+                              ("user_mean_rmse", "profile mean")):
+            left.plot(group["profile_size"], group[metric], styles[order], marker="o",
+                      label=f"{label} ({order})")
+        for metric, label in ((f"ndcg@{k}", "model"), (f"bias_ndcg@{k}", "bias fold-in")):
+            right.plot(group["profile_size"], group[metric], styles[order], marker="o",
+                       label=f"{label} ({order})")
+    left.set(xlabel="profile size (ratings)", ylabel="RMSE on the rest", title="New users: RMSE")
+    right.set(xlabel="profile size (ratings)", ylabel=f"NDCG@{k}", title=f"New users: NDCG@{k}")
+    left.legend(fontsize="x-small")
+    right.legend(fontsize="x-small")
+    save_png(figure, path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--train", type=Path, required=True, help="training interactions (parquet)")
+    parser.add_argument("--test", type=Path, required=True, help="test interactions (parquet)")
+    parser.add_argument("--features", type=Path, required=True, help="movie features directory")
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--metrics-out", type=Path, required=True)
+    parser.add_argument("--plots-dir", type=Path, required=True)
+    args = parser.parse_args()
+    params = read_params(args.params)
+    simulation, rank = params["newuser"], params["rank"]
+    sizes = simulation["profile_sizes"]
+    if max(sizes) >= simulation["min_ratings"]:
+        raise UserInputError(
+            f"newuser.profile_sizes = {sizes} would reveal every rating of a held-out user with "
+            f"newuser.min_ratings = {simulation['min_ratings']}; keep every size below it"
+        )
+
+    columns = ["userId", "movieId", "rating", "timestamp"]
+    train = pd.read_parquet(args.train, columns=columns)
+    ratings = pd.concat([train, pd.read_parquet(args.test, columns=columns)], ignore_index=True)
+    held_out = hold_out_users(ratings, simulation["users"], simulation["min_ratings"],
+                              np.random.default_rng(simulation["seed"]))
+    train = train[~train["userId"].isin(held_out)]
+    newusers = ratings[ratings["userId"].isin(held_out)]
+    print(f"refitting the model without {len(held_out)} held-out users "
+          f"({len(newusers)} ratings)", flush=True)
+    model = RatingModel(**params["train"]).fit(train, MovieFeatures.load(args.features))
+    rows = []
+    for order in ORDERS:
+        rng = np.random.default_rng(simulation["seed"])
+        for size in sizes:
+            results = simulate(model, train, newusers, order, size, rank,
+                               params["evaluate"]["baseline_damping"], rng)
+            rows.append({"order": order, "profile_size": size} | results)
+    table = pd.DataFrame(rows).round(6)
+    metrics = {}
+    for row in table.to_dict("records"):
+        prefix = "newuser." + ("" if row["order"] == "random" else "earliest.")
+        for key, value in row.items():
+            if key not in {"order", "profile_size"}:
+                metrics[f"{prefix}k{row['profile_size']}.{key}"] = value
+    metrics["newuser.users"] = int(newusers["userId"].nunique())
+    with atomic_path(args.plots_dir / "newuser.csv") as tmp:
+        table.to_csv(tmp, index=False, lineterminator="\n")
+    plot_profile_sizes(table, rank["k"], args.plots_dir / "newuser.png")
+    write_json(args.metrics_out, metrics)
+    print(table.to_string(index=False))
+
+
+if __name__ == "__main__":
+    run_main(main)
