@@ -74,3 +74,42 @@ def test_check_params_stage_rejects_a_typo(tmp_path):
                        write_params(tmp_path / "p.yaml", train__alhpa=3))
     assert result.returncode == 2
     assert "unknown param train.alhpa = 3" in result.stderr
+
+
+def test_evaluation_stages_on_small_data(tmp_path, movielens_dir):
+    params = write_params(tmp_path / "p.yaml", train__neighbors=5)
+    result, prepared = run_interactions(tmp_path, movielens_dir, params)
+    assert result.returncode == 0, result.stderr
+    features, model = tmp_path / "features", tmp_path / "model.joblib"
+    splits = ["--train", prepared / "train.parquet", "--test", prepared / "test.parquet"]
+    for script, args in (
+        ("features.py", ["--data-dir", movielens_dir, "--train", prepared / "train.parquet",
+                         "--out", features]),
+        ("train.py", ["--train", prepared / "train.parquet", "--features", features,
+                      "--model-out", model]),
+        ("evaluate_ranking.py", ["--model", model, *splits, "--metrics-out",
+                                 tmp_path / "ranking.json", "--plots-dir", tmp_path / "ranking"]),
+        ("newuser.py", [*splits, "--features", features, "--metrics-out",
+                        tmp_path / "newuser.json", "--plots-dir", tmp_path / "newuser"]),
+    ):
+        result = run_stage(script, *args, "--params", params)
+        assert result.returncode == 0, result.stderr
+    ranking = json.loads((tmp_path / "ranking.json").read_text())
+    assert {"precision@10", "recall@10", "ndcg@10", "popular_ndcg@10",
+            "predicted_rating_only_ndcg@10"} <= set(ranking)
+    newuser = json.loads((tmp_path / "newuser.json").read_text())
+    for prefix in ("newuser.k2", "newuser.k5", "newuser.earliest.k5"):
+        assert {f"{prefix}.{key}" for key in ("rmse", "user_mean_rmse", "bias_rmse", "ndcg@10",
+                                              "bias_ndcg@10")} <= set(newuser)
+    assert newuser["newuser.users"] == 4
+    assert (tmp_path / "newuser" / "newuser.png").is_file()
+
+
+def test_newuser_profile_sizes_must_leave_ratings_to_predict(tmp_path):
+    params = write_params(tmp_path / "p.yaml", newuser__profile_sizes=[5, 12])
+    result = run_stage("newuser.py", "--train", tmp_path / "t.parquet", "--test",
+                       tmp_path / "t.parquet", "--features", tmp_path, "--metrics-out",
+                       tmp_path / "m.json", "--plots-dir", tmp_path / "plots", "--params", params)
+    assert result.returncode == 2
+    assert "newuser.profile_sizes = [5, 12] would reveal every rating" in result.stderr
+    assert not (tmp_path / "m.json").exists()

@@ -41,11 +41,16 @@ def test_repro_writes_metrics_with_baselines_and_is_then_up_to_date(reproduced):
     assert "wrote 100836 interactions for 610 users and 9724 movies" in output
     metrics = json.loads((repo / "metrics" / "metrics.json").read_text())
     assert set(metrics) == METRIC_KEYS
+    ranking = json.loads((repo / "metrics" / "ranking.json").read_text())
+    assert ranking["ndcg@10"] > ranking["popular_ndcg@10"]
+    newuser = json.loads((repo / "metrics" / "newuser.json").read_text())
+    assert newuser["newuser.k20.rmse"] < newuser["newuser.k20.user_mean_rmse"]
     assert metrics["rmse"] < metrics["bias_rmse"] < metrics["user_mean_rmse"] < metrics[
         "global_mean_rmse"]
     assert (repo / "models" / "model.joblib").is_file()
     for png in ("evaluate/predicted_vs_actual.png", "evaluate/residuals.png",
-                "evaluate/error_by_activity.png", "explain/coefficients.png"):
+                "evaluate/error_by_activity.png", "explain/coefficients.png",
+                "ranking/ranking.png", "newuser/newuser.png"):
         assert (repo / "plots" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "Data and pipelines are up to date" in dvc(repo, "status")
     assert "rmse" in dvc(repo, "metrics", "show")
@@ -57,8 +62,11 @@ def test_repro_logs_one_mlflow_run_mirroring_dvc(reproduced):
     assert experiment.artifact_location == (repo / "mlartifacts").as_uri()
     assert len(runs) == 1
     run = runs[0]
-    metrics = json.loads((repo / "metrics" / "metrics.json").read_text())
-    assert run.data.metrics == pytest.approx(metrics)
+    metrics = {}
+    for name in ("metrics", "ranking", "newuser"):
+        metrics |= json.loads((repo / "metrics" / f"{name}.json").read_text())
+    assert run.data.metrics == pytest.approx(
+        {key.replace("@", "_at_"): value for key, value in metrics.items()})
     assert run.data.params["train.alpha"] == "10.0"
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
                           check=True).stdout.strip()
@@ -67,7 +75,7 @@ def test_repro_logs_one_mlflow_run_mirroring_dvc(reproduced):
     record = json.loads((repo / "models" / "mlflow_run.json").read_text())
     assert run.data.tags["dvc.fingerprint"] == record["fingerprint"]
     artifacts = {path.name for path in (repo / "mlartifacts").glob(f"{run.info.run_id}/artifacts/*")}
-    assert artifacts == {"metrics.json", "evaluate", "explain", "model.joblib"}
+    assert artifacts == {"metrics", "plots", "model.joblib"}
 
 
 def test_exp_run_with_another_alpha_gives_new_metrics_and_a_tagged_run(reproduced):

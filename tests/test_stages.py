@@ -243,3 +243,31 @@ def test_score_matrix_equals_pairwise_predictions(movielens_dir, content):
     users, movies = np.meshgrid(model.user_ids_, model.movie_ids_, indexing="ij")
     pairwise = model.predict(users.ravel(), movies.ravel()).reshape(matrix.shape)
     np.testing.assert_allclose(matrix, pairwise, rtol=1e-10, atol=1e-10)
+
+
+def test_ranking_metrics_by_hand():
+    from metrics import ranking_metrics
+
+    recommended = np.array([[3, 1, 7, -1], [5, 6, 8, 9]])
+    relevant = [{1, 7, 2}, {9}]
+    k = 4
+    # user 0: hits at places 2 and 3; user 1: a hit at place 4
+    dcg0 = 1 / np.log2(3) + 1 / np.log2(4)
+    idcg0 = 1 + 1 / np.log2(3) + 1 / np.log2(4)
+    metrics = ranking_metrics(recommended, [*relevant, set()], k)  # a user with nothing relevant
+    assert metrics["precision@4"] == pytest.approx((2 / 4 + 1 / 4) / 2)
+    assert metrics["recall@4"] == pytest.approx((2 / 3 + 1) / 2)
+    assert metrics["ndcg@4"] == pytest.approx((dcg0 / idcg0 + (1 / np.log2(5)) / 1) / 2)
+
+
+def test_ranking_scores_and_top_n():
+    from ranking import ranking_scores, top_n
+
+    predicted = np.array([[4.0, 4.5, 3.0, 4.5]])
+    counts = np.array([100.0, 1.0, 50.0, 3.0])
+    scores = ranking_scores(predicted, counts, popularity_weight=0.0, min_ratings=2)
+    assert np.isneginf(scores[0, 1]) and scores[0, 3] == 4.5
+    assert top_n(scores, 3).tolist() == [[3, 0, 2]]
+    popular = ranking_scores(predicted, counts, popularity_weight=1.0, min_ratings=0)
+    assert top_n(popular, 2).tolist() == [[0, 2]]
+    assert top_n(np.array([[-np.inf, 1.0]]), 2).tolist() == [[1, -1]]
