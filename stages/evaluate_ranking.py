@@ -3,7 +3,7 @@
 For each test user, every movie the user has not rated in training is ranked; relevant movies are
 the user's test ratings >= ``rank.relevant_rating``. The model ranks with the same scoring as
 recommend (:mod:`ranking`); the baselines are the most popular movies and the model's predicted
-rating alone (no popularity term, no minimum count), to show what the popularity term buys.
+rating alone (no popularity or co-rating term, no minimum count), to show what those buy.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pandas as pd
-from ranking import ranking_scores, top_n
+from ranking import co_rating_scores, liked_matrix, ranking_scores, top_n
 
 from common import atomic_path, run_main, write_json
 from metrics import ranking_metrics
@@ -34,8 +34,8 @@ def relevant_sets(frame: pd.DataFrame, model: RatingModel, users: np.ndarray,
             for u in users]
 
 
-def top_lists(model: RatingModel, train: pd.DataFrame, users: np.ndarray, k: int,
-              popularity_weight: float, min_ratings: int) -> dict[str, np.ndarray]:
+def top_lists(model: RatingModel, train: pd.DataFrame, users: np.ndarray,
+              rank: dict) -> dict[str, np.ndarray]:
     """Top-``k`` movie indices for each user: the model's lists and the baselines'."""
     counts = model.items_.movie_count
     rated = train.assign(row=model.user_index(train["userId"].to_numpy()),
@@ -43,17 +43,20 @@ def top_lists(model: RatingModel, train: pd.DataFrame, users: np.ndarray, k: int
     lists: dict[str, list[np.ndarray]] = {"model": [], "predicted_rating_only": [], "popular": []}
     for start in range(0, len(users), BATCH):
         rows = model.user_index(users[start:start + BATCH])
-        predicted = model.score_matrix(model.users_, rows)
+        predicted = model.score_matrix(model.users_, rows, clip=False)
         seen = rated[rated["row"].isin(rows)]
         position = pd.Series(np.arange(len(rows)), index=rows)[seen["row"]].to_numpy()
+        liked = liked_matrix(position, seen["movie"].to_numpy(), seen["rating"].to_numpy(),
+                             len(rows), len(counts), rank["relevant_rating"])
+        co_rating = co_rating_scores(model.co_rated_, liked)
         candidates = {
-            "model": ranking_scores(predicted, counts, popularity_weight, min_ratings),
+            "model": ranking_scores(predicted, counts, co_rating, rank),
             "predicted_rating_only": predicted.copy(),
             "popular": np.tile(counts.astype(float), (len(rows), 1)),
         }
         for name, scores in candidates.items():
             scores[position, seen["movie"].to_numpy()] = -np.inf
-            lists[name].append(top_n(scores, k))
+            lists[name].append(top_n(scores, rank["k"]))
     return {name: np.vstack(parts) for name, parts in lists.items()}
 
 
@@ -87,7 +90,7 @@ def main() -> None:
     users = np.sort(test["userId"].unique())
     users = users[model.user_index(users) >= 0]  # test users with training ratings
     relevant = relevant_sets(test, model, users, params["relevant_rating"])
-    lists = top_lists(model, train, users, k, params["popularity_weight"], params["min_ratings"])
+    lists = top_lists(model, train, users, params)
     rows = []
     metrics: dict[str, float] = {}
     for name, recommended in lists.items():

@@ -138,16 +138,40 @@ def item_similarity(residuals: sparse.csr_matrix, neighbors: int,
     denominator = norms[row] * norms[col]
     similarity = np.divide(products.data, denominator, out=np.zeros_like(products.data),
                            where=denominator > 0) * co_counts / (co_counts + shrinkage)
-    keep = (row != col) & (similarity != 0)
-    row, col, similarity = row[keep], col[keep], similarity[keep]
-    # within each row (rows are already grouped), strongest first; ties keep column order
-    strength = np.abs(similarity)
+    return strongest_per_row(row, col, similarity, products.shape, neighbors)
+
+
+def strongest_per_row(row: np.ndarray, col: np.ndarray, values: np.ndarray,
+                      shape: tuple[int, int], k: int) -> sparse.csr_matrix:
+    """Keep the ``k`` largest ``|values|`` of each row, off the diagonal (``row`` is grouped)."""
+    keep = (row != col) & (values != 0)
+    row, col, values = row[keep], col[keep], values[keep]
+    # within each row, strongest first; ties keep column order
+    strength = np.abs(values)
     order = np.argsort(row - strength / (2 * strength.max(initial=1.0)), kind="stable")
-    row, col, similarity = row[order], col[order], similarity[order]
-    per_row = np.bincount(row, minlength=products.shape[0])
+    row, col, values = row[order], col[order], values[order]
+    per_row = np.bincount(row, minlength=shape[0])
     rank = np.arange(len(row)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
-    top = rank < neighbors
-    return sparse.csr_matrix((similarity[top], (row[top], col[top])), shape=products.shape)
+    top = rank < k
+    return sparse.csr_matrix((values[top], (row[top], col[top])), shape=shape)
+
+
+def co_rating_similarity(user_idx: np.ndarray, movie_idx: np.ndarray, n_users: int,
+                         n_movies: int, neighbors: int, exponent: float) -> sparse.csr_matrix:
+    """Each movie's ``neighbors`` most co-rated movies, from who rated them (not how).
+
+    Entry (i, j) is ``co-ratings / (ratings_i ** exponent * ratings_j ** (1 - exponent))``:
+    0.5 is the cosine; more than 0.5 discounts popular movies ``i``, which everybody co-rates
+    with everything, so that the movies a person liked pull in what is specific to them.
+    """
+    rated = sparse.csr_matrix((np.ones(len(user_idx)), (user_idx, movie_idx)),
+                              shape=(n_users, n_movies))
+    counts = (rated.T @ rated).tocsr()
+    counts.sort_indices()
+    row = np.repeat(np.arange(n_movies), np.diff(counts.indptr))
+    ratings = counts.diagonal()
+    similarity = counts.data / (ratings[row] ** exponent * ratings[counts.indices] ** (1 - exponent))
+    return strongest_per_row(row, counts.indices, similarity, counts.shape, neighbors)
 
 
 def fit_movie_biases(movie_idx: np.ndarray, ratings: np.ndarray, n_movies: int,
@@ -269,14 +293,17 @@ class RatingModel:
 
     Parameters are the ``train`` section of params.yaml: ``alpha`` (Ridge penalty), ``folds``
     (out-of-fold encoding), ``max_samples`` (-1: every training rating), ``seed``, ``content``
-    (TF-IDF and year columns in the Ridge), and the :class:`EvidenceConfig` fields.
+    (TF-IDF and year columns in the Ridge), the :class:`EvidenceConfig` fields, and
+    ``co_rating_exponent`` (the co-rating similarity that ranking uses, see
+    :func:`co_rating_similarity`).
     """
 
     def __init__(self, alpha: float = 1.0, folds: int = 5, max_samples: int = -1, seed: int = 0,
                  content: bool = True, damping: float = 10.0, genre_affinity: bool = True,
                  tag_affinity: bool = True, item_neighbors: bool = True,
                  affinity_damping: float = 5.0, neighbors: int = 100,
-                 neighbor_shrinkage: float = 100.0, neighbor_damping: float = 1.0) -> None:
+                 neighbor_shrinkage: float = 100.0, neighbor_damping: float = 1.0,
+                 co_rating_exponent: float = 0.7) -> None:
         self.alpha = alpha
         self.folds = folds
         self.max_samples = max_samples
@@ -290,6 +317,7 @@ class RatingModel:
         self.neighbors = neighbors
         self.neighbor_shrinkage = neighbor_shrinkage
         self.neighbor_damping = neighbor_damping
+        self.co_rating_exponent = co_rating_exponent
 
     def _config(self) -> EvidenceConfig:
         return EvidenceConfig(
@@ -332,6 +360,8 @@ class RatingModel:
         self.ridge_ = Ridge(alpha=self.alpha).fit(self._design(dense, movie_idx[rows]), y[rows])
         self.items_, self.users_ = fit_item_evidence(user_idx, movie_idx, y, n_users, n_movies,
                                                      self.genres_, self.tokens_, config)
+        self.co_rated_ = co_rating_similarity(user_idx, movie_idx, n_users, n_movies,
+                                              self.neighbors, self.co_rating_exponent)
         self.n_samples_ = len(rows)
         return self
 
@@ -409,11 +439,13 @@ class RatingModel:
             genre_affinity=add_zero_row(users.genre_affinity),
             tag_affinity=add_zero_row(users.tag_affinity))
 
-    def score_matrix(self, users: UserEvidence, user_rows: np.ndarray) -> np.ndarray:
+    def score_matrix(self, users: UserEvidence, user_rows: np.ndarray,
+                     clip: bool = True) -> np.ndarray:
         """Predicted ratings of every movie (columns, as ``movie_ids_``) for rows of ``users``.
 
         The Ridge is linear, so this adds each feature's contribution as a whole matrix: the same
-        predictions as :meth:`predict`, for all movies at once.
+        predictions as :meth:`predict`, for all movies at once. ``clip=False`` keeps values past
+        the rating scale, which still order movies (ranking needs that; many would tie at 5).
         """
         coef, mean, scale = self.ridge_.coef_, self.dense_mean_, self.dense_scale_
         n_dense = len(mean)
@@ -427,7 +459,7 @@ class RatingModel:
                                     self._config())
         for k, column in enumerate(columns, start=first):
             scores += coef[len(coef) - n_dense + k] * (column - mean[k]) / scale[k]
-        return np.clip(scores, RATING_MIN, RATING_MAX)
+        return np.clip(scores, RATING_MIN, RATING_MAX) if clip else scores
 
     def profiles_evidence(self, profile: np.ndarray, movie_ids: np.ndarray, ratings: np.ndarray,
                           n_profiles: int) -> UserEvidence:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from ranking import ranking_scores, top_n
+from ranking import co_rating_scores, liked_matrix, ranking_scores, top_n
 
 from common import UserInputError, atomic_path, run_main, write_json
 from metrics import ranking_metrics, rmse
@@ -64,10 +64,10 @@ def simulate(model: RatingModel, train: pd.DataFrame, newusers: pd.DataFrame, or
 
     evidence = model.profiles_evidence(profile_row, profile["movieId"].to_numpy(),
                                        profile["rating"].to_numpy(), len(users))
-    scores = model.score_matrix(evidence, np.arange(len(users)))
+    scores = model.score_matrix(evidence, np.arange(len(users)), clip=False)
     target_idx = model.movie_index(target["movieId"].to_numpy())
     known = target_idx >= 0
-    predicted = np.where(known, scores[target_row, np.maximum(target_idx, 0)],
+    predicted = np.where(known, np.clip(scores[target_row, np.maximum(target_idx, 0)], 0.5, 5.0),
                          np.clip(model.items_.global_mean + evidence.bias[target_row], 0.5, 5.0))
 
     # baselines: the profile's mean, and a bias fold-in from biases fitted on the training split
@@ -91,12 +91,14 @@ def simulate(model: RatingModel, train: pd.DataFrame, newusers: pd.DataFrame, or
         np.searchsorted(users, liked["userId"].to_numpy())[liked_movie >= 0]).agg(set)
     relevant = [liked_sets.get(r, set()) for r in range(len(users))]
     profile_idx = model.movie_index(profile["movieId"].to_numpy())
+    liked = liked_matrix(profile_row, profile_idx, profile["rating"].to_numpy(), len(users),
+                         len(model.movie_ids_), rank["relevant_rating"])
+    co_rating = co_rating_scores(model.co_rated_, liked)
     results = {"rmse": rmse(actual, predicted),
                "user_mean_rmse": rmse(actual, profile_mean[target_row]),
                "bias_rmse": rmse(actual, bias_predicted)}
     for name, matrix in (("", scores), ("bias_", bias_scores)):
-        ranked = ranking_scores(matrix, model.items_.movie_count, rank["popularity_weight"],
-                                rank["min_ratings"])
+        ranked = ranking_scores(matrix, model.items_.movie_count, co_rating, rank)
         ranked[profile_row[profile_idx >= 0], profile_idx[profile_idx >= 0]] = -np.inf
         ndcg = ranking_metrics(top_n(ranked, k), relevant, k)[f"ndcg@{k}"]
         results[f"{name}ndcg@{k}"] = ndcg

@@ -104,6 +104,7 @@ SCHEMA: dict[str, dict[str, Rule]] = {
         "neighbors": integer(1),
         "neighbor_shrinkage": number(0),
         "neighbor_damping": number(0, open_low=True),
+        "co_rating_exponent": number(0, 1),
     },
     "evaluate": {
         "baseline_damping": number(0),
@@ -115,7 +116,19 @@ SCHEMA: dict[str, dict[str, Rule]] = {
         "k": integer(1),
         "relevant_rating": number(0.5, 5.0),
         "popularity_weight": number(0),
+        "co_rating_weight": number(0),
         "min_ratings": integer(0),
+    },
+    "recommend": {
+        "demo_profile": text(),
+        "top_n": integer(1),
+        "onboarding_genres": integer(1),
+        "per_genre": integer(1),
+        "random_extras": integer(0),
+        "min_year": integer(0),
+        "ready_after": integer(1),
+        "refine_rounds": integer(0),
+        "seed": integer(0),
     },
     "newuser": {
         "users": integer(1),

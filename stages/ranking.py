@@ -3,18 +3,38 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 
 
-def ranking_scores(predicted: np.ndarray, rating_counts: np.ndarray, popularity_weight: float,
-                   min_ratings: int) -> np.ndarray:
-    """Rank score of each movie (last axis): predicted rating + weight * log(1 + training ratings).
+def liked_matrix(rows: np.ndarray, movie_idx: np.ndarray, ratings: np.ndarray, n_rows: int,
+                 n_movies: int, threshold: float) -> sparse.csr_matrix:
+    """Binary rows x movies matrix of the ratings >= ``threshold`` (unknown movies, -1, ignored)."""
+    keep = (np.asarray(ratings) >= threshold) & (movie_idx >= 0)
+    return sparse.csr_matrix((np.ones(keep.sum()), (rows[keep], movie_idx[keep])),
+                             shape=(n_rows, n_movies))
 
+
+def co_rating_scores(co_rated: sparse.csr_matrix, liked: sparse.csr_matrix) -> np.ndarray:
+    """Mean co-rating similarity of every movie to each row's liked movies (0 with none liked)."""
+    n_liked = np.asarray(liked.sum(axis=1)).ravel()
+    totals = (liked @ co_rated.T).toarray()
+    return totals / np.maximum(n_liked, 1)[:, None]
+
+
+def ranking_scores(predicted: np.ndarray, rating_counts: np.ndarray, co_rating: np.ndarray,
+                   rank: dict) -> np.ndarray:
+    """Rank score of each movie (last axis), from the ``rank`` params.
+
+    predicted rating (unclipped) + ``popularity_weight`` * log(1 + training ratings)
+    + ``co_rating_weight`` * mean co-rating similarity to the movies the person liked.
     Ranking by predicted rating alone favours obscure movies whose few ratings happen to be high;
     the popularity term and the ``min_ratings`` floor (movies with fewer training ratings score
-    ``-inf``) trade that against how much evidence backs a movie.
+    ``-inf``) trade that against how much evidence backs a movie, and the co-rating term brings
+    movies that people who liked the same movies also watched.
     """
-    scores = predicted + popularity_weight * np.log1p(rating_counts)
-    return np.where(rating_counts >= min_ratings, scores, -np.inf)
+    scores = (predicted + rank["popularity_weight"] * np.log1p(rating_counts)
+              + rank["co_rating_weight"] * co_rating)
+    return np.where(rating_counts >= rank["min_ratings"], scores, -np.inf)
 
 
 def top_n(scores: np.ndarray, n: int) -> np.ndarray:

@@ -260,14 +260,38 @@ def test_ranking_metrics_by_hand():
     assert metrics["ndcg@4"] == pytest.approx((dcg0 / idcg0 + (1 / np.log2(5)) / 1) / 2)
 
 
+def rank_params(popularity=0.0, co_rating=0.0, min_ratings=0):
+    return {"popularity_weight": popularity, "co_rating_weight": co_rating,
+            "min_ratings": min_ratings}
+
+
 def test_ranking_scores_and_top_n():
     from ranking import ranking_scores, top_n
 
     predicted = np.array([[4.0, 4.5, 3.0, 4.5]])
     counts = np.array([100.0, 1.0, 50.0, 3.0])
-    scores = ranking_scores(predicted, counts, popularity_weight=0.0, min_ratings=2)
+    no_co_rating = np.zeros((1, 4))
+    scores = ranking_scores(predicted, counts, no_co_rating, rank_params(min_ratings=2))
     assert np.isneginf(scores[0, 1]) and scores[0, 3] == 4.5
     assert top_n(scores, 3).tolist() == [[3, 0, 2]]
-    popular = ranking_scores(predicted, counts, popularity_weight=1.0, min_ratings=0)
+    popular = ranking_scores(predicted, counts, no_co_rating, rank_params(popularity=1.0))
     assert top_n(popular, 2).tolist() == [[0, 2]]
+    co_rated = ranking_scores(predicted, counts, np.array([[0.0, 0.0, 1.0, 0.0]]),
+                              rank_params(co_rating=2.0))
+    assert top_n(co_rated, 1).tolist() == [[2]]
     assert top_n(np.array([[-np.inf, 1.0]]), 2).tolist() == [[1, -1]]
+
+
+def test_co_rating_similarity_and_scores():
+    from ranking import co_rating_scores, liked_matrix
+
+    from model import co_rating_similarity
+
+    # users 0 and 1 rated movies 0 and 1; user 2 rated movies 1 and 2
+    users, movies = np.array([0, 0, 1, 1, 2, 2]), np.array([0, 1, 0, 1, 1, 2])
+    similarity = co_rating_similarity(users, movies, 3, 3, neighbors=5, exponent=0.5).toarray()
+    assert similarity[0].tolist() == pytest.approx([0, 2 / np.sqrt(2 * 3), 0])
+    assert similarity[2].tolist() == pytest.approx([0, 1 / np.sqrt(3), 0])
+    liked = liked_matrix(np.array([0, 0]), np.array([0, 2]), np.array([5.0, 4.0]), 1, 3, 4.0)
+    scores = co_rating_scores(sparse.csr_matrix(similarity), liked)
+    assert scores[0].tolist() == pytest.approx([0, (2 / np.sqrt(6) + 1 / np.sqrt(3)) / 2, 0])

@@ -1,0 +1,228 @@
+"""recommend: profiles, provenance, title matching, imports, personalisation, the interactive flow."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import joblib
+import numpy as np
+import pytest
+import yaml
+from recommend import Catalog, Recommender, file_md5, parse_answer, parse_rate, read_import
+
+from common import UserInputError
+from conftest import BUNDLED, ROOT, run_stage, write_params
+from profiles import Profile, check_name, load_profile, save_profile
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """The bundled data through interactions, features and train; a dvc.lock naming the model."""
+    root = tmp_path_factory.mktemp("trained")
+    params = write_params(root / "params.yaml")
+    steps = [
+        ("interactions.py", "--data-dir", BUNDLED, "--train-out", root / "train.parquet",
+         "--test-out", root / "test.parquet", "--summary-out", root / "summary.json"),
+        ("features.py", "--data-dir", BUNDLED, "--train", root / "train.parquet",
+         "--out", root / "features"),
+        ("train.py", "--train", root / "train.parquet", "--features", root / "features",
+         "--model-out", root / "model.joblib"),
+    ]
+    for script, *args in steps:
+        result = run_stage(script, *args, "--params", params)
+        assert result.returncode == 0, result.stderr
+    model_path = root / "model.joblib"
+    lock = {"stages": {"train": {"outs": [{"path": str(model_path), "md5": file_md5(model_path)}]}}}
+    (root / "dvc.lock").write_text(yaml.safe_dump(lock))
+    return root
+
+
+@pytest.fixture(scope="module")
+def recommender(trained):
+    model = joblib.load(trained / "model.joblib")
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    return Recommender(model, Catalog.load(BUNDLED, model), params["rank"])
+
+
+def recommend_cli(trained, tmp_path, *args, stdin=None):
+    return subprocess.run(
+        [sys.executable, str(ROOT / "stages" / "recommend.py"), "--model",
+         trained / "model.joblib", "--lock", trained / "dvc.lock", "--data-dir", BUNDLED,
+         "--profiles-dir", tmp_path / "profiles", "--params", trained / "params.yaml", *map(str, args)],
+        input=stdin, capture_output=True, text=True, cwd=tmp_path, check=False)
+
+
+def profile_of(recommender, genre, liked, disliked, n=25):
+    """A profile that loves the most rated movies of ``genre`` and dislikes those of another."""
+    movies = recommender.catalog.movies.assign(count=recommender.model.items_.movie_count)
+    profile = Profile("p")
+    for name, rating in ((liked, 5.0), (disliked, 1.0)):
+        in_genre = movies[movies["genres"].str.split("|").map(lambda g, x=name: x in g)]
+        for movie in in_genre.sort_values("count", ascending=False).index[:n]:
+            profile.rate(movie, rating, "cli")
+    return profile
+
+
+def genre_share(frame, genre):
+    return frame["genres"].str.split("|").map(lambda g: genre in g).mean()
+
+
+def test_opposite_profiles_get_lists_dominated_by_their_genres(recommender):
+    horror = recommender.recommend(profile_of(recommender, "Horror", "Horror", "Romance"), 10)
+    romance = recommender.recommend(profile_of(recommender, "Romance", "Romance", "Horror"), 10)
+    assert set(horror["movieId"]).isdisjoint(set(romance["movieId"]))
+    assert genre_share(horror, "Horror") >= 0.5 > genre_share(horror, "Romance")
+    assert genre_share(romance, "Romance") >= 0.5 > genre_share(romance, "Horror")
+
+
+def test_a_profile_never_gets_back_a_movie_it_rated(recommender):
+    profile = profile_of(recommender, "Drama", "Drama", "Comedy", n=200)
+    top = recommender.recommend(profile, 50)
+    assert len(top) == 50 and not set(top["movieId"]) & set(profile.ratings)
+
+
+def test_filters_year_and_genre(recommender):
+    top = recommender.recommend(Profile("empty"), 10, min_year=2010, genre="animation")
+    assert (top["year"] >= 2010).all() and genre_share(top, "Animation") == 1.0
+
+
+@pytest.mark.parametrize("name", ["../etc", "a/b", "has space", "", "x" * 65, "dot.name"])
+def test_unsafe_profile_names_are_refused(name):
+    with pytest.raises(UserInputError, match="is not allowed"):
+        check_name(name)
+
+
+def test_corrupt_profile_is_reported_and_left_untouched(trained, tmp_path):
+    (tmp_path / "profiles").mkdir()
+    path = tmp_path / "profiles" / "bob.json"
+    path.write_text('{"name": "bob", "ratings": [')
+    result = recommend_cli(trained, tmp_path, "--profile", "bob", "--rate", "Heat (1995)=4")
+    assert result.returncode == 2
+    assert "bob.json: not valid JSON" in result.stderr and "left untouched" in result.stderr
+    assert path.read_text() == '{"name": "bob", "ratings": ['
+
+
+def test_profile_with_out_of_range_rating_is_refused(tmp_path):
+    (tmp_path / "carol.json").write_text(json.dumps(
+        {"name": "carol", "ratings": [{"movieId": 1, "rating": 7}]}))
+    with pytest.raises(UserInputError, match="rating #1: rating 7 is not allowed"):
+        load_profile(tmp_path, "carol")
+
+
+def test_two_sessions_on_one_profile_lose_no_rating(tmp_path):
+    first, second = load_profile(tmp_path, "dana"), load_profile(tmp_path, "dana")
+    first.rate(1, 4.0, "rated")
+    save_profile(tmp_path, first)
+    second.rate(2, 3.0, "rated")
+    save_profile(tmp_path, second)
+    assert set(load_profile(tmp_path, "dana").ratings) == {1, 2}
+
+
+def test_concurrent_processes_lose_no_rating(tmp_path):
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from pathlib import Path;"
+            "from profiles import load_profile, save_profile;"
+            "start = int(sys.argv[3])\n"
+            "for movie in range(start, start + 40):\n"
+            "    p = load_profile(Path(sys.argv[2]), 'eve'); p.rate(movie, 3.0, 'rated');"
+            " save_profile(Path(sys.argv[2]), p)")
+    workers = [subprocess.Popen([sys.executable, "-c", code, str(ROOT / "stages"), str(tmp_path),
+                                 str(start)]) for start in (0, 1000)]
+    assert [worker.wait() for worker in workers] == [0, 0]
+    assert len(load_profile(tmp_path, "eve").ratings) == 80
+
+
+def test_titles_match_forgivingly_with_suggestions(recommender):
+    catalog = recommender.catalog
+    assert parse_rate("Heat (1995)=4.5", catalog) == (6, 4.5)
+    assert parse_rate("the matrix=5", catalog) == (2571, 5.0)
+    with pytest.raises(UserInputError, match=r"did you mean: .*Matrix, The"):
+        parse_rate("The Matrx (1999)=4", catalog)
+    with pytest.raises(UserInputError, match="ambiguous"):
+        parse_rate("Hamlet=4", catalog)
+    with pytest.raises(UserInputError, match="rating 6 is not allowed"):
+        parse_rate("Heat (1995)=6", catalog)
+
+
+def test_import_movielens_and_letterboxd_files(recommender, tmp_path):
+    (tmp_path / "ml.csv").write_text("userId,movieId,rating,timestamp\n1,6,4.5,1\n1,999999,3,2\n")
+    ratings, skipped = read_import(tmp_path / "ml.csv", recommender.catalog)
+    assert ratings == [(6, 4.5)] and "line 3: movieId 999999 is not in the catalogue" in skipped[0]
+    (tmp_path / "lb.csv").write_text("Date,Name,Year,Letterboxd URI,Rating\n"
+                                     "2024-01-01,Heat,1995,x,4.5\n2024-01-02,Nonexistent Film,2001,y,3\n")
+    ratings, skipped = read_import(tmp_path / "lb.csv", recommender.catalog)
+    assert ratings == [(6, 4.5)] and len(skipped) == 1
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("4.5", ("rate", 4.5)), (" i ", ("i", 4.0)), ("n", ("n", 2.0)), ("S", ("s", None)),
+    ("d", ("d", None)), ("q", ("q", None))])
+def test_answers(text, expected):
+    assert parse_answer(text) == expected
+
+
+@pytest.mark.parametrize("text", ["7", "abc", "", "4.3", "0"])
+def test_bad_answers_explain_the_allowed_ones(text):
+    with pytest.raises(ValueError, match=r"0\.5-5 in half stars, i = interested"):
+        parse_answer(text)
+
+
+def test_interactive_session_end_to_end(trained, tmp_path):
+    # phase 1: bad answers are asked again; then ratings, interested, not interested, skip, done;
+    # phase 2: one rating, then input ends (EOF): everything answered is saved
+    answers = ["7", "abc", "", "4.5", "i", "n", "s", "d", "3.5"]
+    result = recommend_cli(trained, tmp_path, "--profile", "zoe", stdin="\n".join(answers) + "\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("is not an answer") == 3
+    assert "Phase 2" in result.stdout and "predicted" in result.stdout
+    assert "Only 3 ratings (fewer than 20)" in result.stdout
+    assert "Your top 10" in result.stdout
+    saved = json.loads((tmp_path / "profiles" / "zoe.json").read_text())
+    assert sorted(entry["how"] for entry in saved["ratings"]) == [
+        "interested", "not_interested", "rated", "rated"]
+    assert sorted(entry["rating"] for entry in saved["ratings"]) == [2.0, 3.5, 4.0, 4.5]
+
+
+def test_interactive_without_profile_asks_for_a_name(trained, tmp_path):
+    result = recommend_cli(trained, tmp_path, stdin="bad name\nnew-user\nq\n")
+    assert result.returncode == 0, result.stderr
+    assert "Saved profiles: none yet" in result.stdout and "is not allowed" in result.stdout
+    assert "Your top 10" in result.stdout
+
+
+def test_batch_rates_and_writes_csv(trained, tmp_path):
+    out = tmp_path / "out.csv"
+    result = recommend_cli(trained, tmp_path, "--profile", "ann", "--rate", "Heat (1995)=4.5",
+                           "--rate", "Toy Story (1995)=2", "--format", "csv", "--out", out,
+                           "--top", "5")
+    assert result.returncode == 0, result.stderr
+    assert "saved 2 ratings" in result.stderr and "MLflow run" in result.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0] == "rank,movieId,title,year,genres,predicted_rating,tmdb_url,imdb_url"
+    assert len(lines) == 6
+
+
+def test_unknown_title_changes_nothing(trained, tmp_path):
+    result = recommend_cli(trained, tmp_path, "--profile", "ann", "--rate", "Heat (1995)=4.5",
+                           "--rate", "Zzzzz Qqqq=3", "--format", "json")
+    assert result.returncode == 2 and "no movie titled 'Zzzzz Qqqq'" in result.stderr
+    assert not (tmp_path / "profiles" / "ann.json").exists()
+
+
+def test_a_model_dvc_lock_does_not_record_is_refused(trained, tmp_path):
+    lock = tmp_path / "other.lock"
+    lock.write_text(yaml.safe_dump({"stages": {"train": {"outs": [
+        {"path": str(trained / "model.joblib"), "md5": "0" * 32}]}}}))
+    args = ["--profile", "ann", "--format", "json", "--lock", lock]
+    result = recommend_cli(trained, tmp_path, *args)
+    assert result.returncode == 2
+    assert "is not the model" in result.stderr and "run `dvc repro` (or `dvc pull`)" in result.stderr
+    allowed = recommend_cli(trained, tmp_path, *args, "--allow-untracked")
+    assert allowed.returncode == 0, allowed.stderr
+    assert len(json.loads(allowed.stdout)) == 10
+
+
+def test_empty_profile_gets_popular_sensible_movies(recommender):
+    top = recommender.recommend(Profile("new"), 10)
+    assert len(top) == 10 and np.isfinite(top["predicted_rating"]).all()
