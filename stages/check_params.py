@@ -1,4 +1,4 @@
-"""Stage 0: validate the whole params file, so a mistyped key fails the run instead of being ignored.
+"""Stage: validate the whole params file, so a mistyped key fails the run instead of being ignored.
 
 DVC reruns a stage only when a param it lists changes; ``dvc exp run -S train.alhpa=3`` adds a key
 no stage lists. This stage depends on the whole file, so any change reruns it and any unknown key,

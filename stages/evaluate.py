@@ -1,4 +1,4 @@
-"""Stage 4: MAE and RMSE of the model and of baselines fitted in the same run, plus plots."""
+"""Stage: MAE and RMSE of the model and of baselines fitted in the same run, plus plots."""
 
 from __future__ import annotations
 

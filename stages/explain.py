@@ -1,4 +1,4 @@
-"""Stage 5: explain the model by its coefficients, as CSV, PNG and text.
+"""Stage: explain the model by its coefficients, as CSV, PNG and text.
 
 Numeric features (rating evidence, release year) are standardised, so their coefficients are stars
 per standard deviation and all are shown; of the many genre and tag tokens (stars at full TF-IDF

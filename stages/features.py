@@ -1,4 +1,4 @@
-"""Stage 2: per-movie features: TF-IDF over genres and tags, release year, training popularity."""
+"""Stage: per-movie features: TF-IDF over genres and tags, release year, training popularity."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stage 1: MovieLens ratings joined with movies and links, filtered, split into train and test."""
+"""Stage: MovieLens ratings joined with movies and links, filtered, split into train and test."""
 
 from __future__ import annotations
 

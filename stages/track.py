@@ -1,4 +1,7 @@
-"""Stage 6: mirror this pipeline run into MLflow (params, metrics, plots, model, tags).
+"""Stage: mirror this pipeline run into MLflow (params, metrics, plots, model, tags).
+
+The model is logged twice: the joblib file as an artifact, and as an MLflow pyfunc model (with a
+signature and an input example) that ``mlflow.pyfunc.load_model`` serves.
 
 Its output, a small record of what was logged, is cached by DVC and not committed: a fresh clone
 that runs ``dvc repro`` logs its run, while rerunning an unchanged pipeline logs nothing twice.
@@ -11,6 +14,8 @@ import argparse
 import hashlib
 import json
 from pathlib import Path
+
+import pandas as pd
 
 from common import run_main, write_json
 from params import read_params
@@ -25,6 +30,11 @@ def main() -> None:
     parser.add_argument("--summary", type=Path, required=True, help="data summary JSON")
     parser.add_argument("--artifacts", type=Path, nargs="+", required=True,
                         help="files or folders to log as artifacts")
+    parser.add_argument("--model", type=Path, required=True, help="joblib model to log")
+    parser.add_argument("--example", type=Path, required=True,
+                        help="interactions (parquet) whose first rows are the input example")
+    parser.add_argument("--requirements", type=Path, required=True,
+                        help="pinned requirements of the logged model")
     parser.add_argument("--record-out", type=Path, required=True,
                         help="JSON record of the logged run's fingerprint")
     args = parser.parse_args()
@@ -38,7 +48,10 @@ def main() -> None:
         json.dumps([params, metrics, summary["data_sha256"]], sort_keys=True).encode()
     ).hexdigest()
     tags = run_tags(summary["data_sha256"]) | {"dvc.fingerprint": fingerprint}
-    run_id = log_run(params, metrics, tags, args.artifacts)
+    example = pd.read_parquet(args.example, columns=["userId", "movieId"]).head(5)
+    requirements = [line.strip() for line in args.requirements.read_text().splitlines()
+                    if line.strip() and not line.startswith("#")]
+    run_id = log_run(params, metrics, tags, args.artifacts, (args.model, example, requirements))
     write_json(args.record_out, {"experiment": EXPERIMENT, "fingerprint": fingerprint})
     print(f"logged MLflow run {run_id} ({len(params)} params, {len(metrics)} metrics)")
 

@@ -11,9 +11,12 @@ import contextlib
 import fcntl
 import os
 import subprocess
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 EXPERIMENT = "movie-recommender"
 
@@ -75,9 +78,28 @@ def _store_lock(root: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def log_model(model_path: Path, example: pd.DataFrame, requirements: list[str]) -> None:
+    """Log the joblib model as an MLflow pyfunc model with a signature and an input example."""
+    import joblib
+    import mlflow
+    from mlflow.models import infer_signature
+
+    stages = Path(__file__).parent
+    predicted = joblib.load(model_path).predict(example["userId"].to_numpy(),
+                                                example["movieId"].to_numpy())
+    with warnings.catch_warnings():  # ids are never missing: integer columns are right
+        warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
+        signature = infer_signature(example, pd.Series(predicted, name="rating"))
+    mlflow.pyfunc.log_model(
+        name="model", python_model=str(stages / "pyfunc_model.py"),
+        artifacts={"model": str(model_path)}, code_paths=[str(stages)],
+        pip_requirements=requirements, signature=signature, input_example=example)
+
+
 def log_run(params: Mapping[str, Any], metrics: Mapping[str, float], tags: Mapping[str, str],
-            artifacts: list[Path]) -> str:
-    """Log one run (params, metrics, tags, artifact files or folders); return its run id."""
+            artifacts: list[Path], model: tuple[Path, pd.DataFrame, list[str]] | None = None) -> str:
+    """Log one run (params, metrics, tags, artifact files or folders and, given ``model`` as
+    (joblib path, input example, pip requirements), a pyfunc model); return its run id."""
     import mlflow  # imported here: it is slow to import and only this stage needs it
 
     root = project_root()
@@ -101,4 +123,6 @@ def log_run(params: Mapping[str, Any], metrics: Mapping[str, float], tags: Mappi
                     mlflow.log_artifacts(str(path), artifact_path=path.name)
                 else:
                     mlflow.log_artifact(str(path))
+            if model is not None:
+                log_model(*model)
         return run.info.run_id

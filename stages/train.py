@@ -1,4 +1,4 @@
-"""Stage 3: fit the Ridge rating model on the training split and save it with joblib."""
+"""Stage: fit the Ridge rating model on the training split and save it with joblib."""
 
 from __future__ import annotations
 
