@@ -143,17 +143,25 @@ def item_similarity(residuals: sparse.csr_matrix, neighbors: int,
 
 def strongest_per_row(row: np.ndarray, col: np.ndarray, values: np.ndarray,
                       shape: tuple[int, int], k: int) -> sparse.csr_matrix:
-    """Keep the ``k`` largest ``|values|`` of each row, off the diagonal (``row`` is grouped)."""
+    """Keep the ``k`` largest ``|values|`` of each row, off the diagonal; ties keep lower columns.
+
+    Entries must be grouped by row with ascending columns (canonical CSR order).
+    """
     keep = (row != col) & (values != 0)
     row, col, values = row[keep], col[keep], values[keep]
-    # within each row, strongest first; ties keep column order
-    strength = np.abs(values)
-    order = np.argsort(row - strength / (2 * strength.max(initial=1.0)), kind="stable")
-    row, col, values = row[order], col[order], values[order]
     per_row = np.bincount(row, minlength=shape[0])
-    rank = np.arange(len(row)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
-    top = rank < k
-    return sparse.csr_matrix((values[top], (row[top], col[top])), shape=shape)
+    chosen = np.repeat(per_row <= k, per_row)  # short rows keep everything
+    ends = np.cumsum(per_row)
+    strength = np.abs(values)
+    for r in np.flatnonzero(per_row > k):  # a loop over movies, not ratings
+        start = ends[r] - per_row[r]
+        segment = strength[start:ends[r]]
+        kth = np.partition(segment, len(segment) - k)[len(segment) - k]
+        above = segment > kth
+        ties = np.flatnonzero(segment == kth)[: k - int(above.sum())]
+        above[ties] = True
+        chosen[start:ends[r]] = above
+    return sparse.csr_matrix((values[chosen], (row[chosen], col[chosen])), shape=shape)
 
 
 def co_rating_similarity(user_idx: np.ndarray, movie_idx: np.ndarray, n_users: int,

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
+import sys
+import time
+import urllib.request
 
 import pytest
 
@@ -28,12 +32,35 @@ def reproduced(tmp_path_factory):
     return repo, output
 
 
-def mlflow_runs(repo):
+def mlflow_runs(repo, exp_name=None):
+    """The MLflow experiment of the repo's default store, and its runs (of one DVC experiment)."""
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("movie-recommender")
-    return experiment, client.search_runs([experiment.experiment_id], order_by=["start_time ASC"])
+    query = "" if exp_name is None else f"tags.`dvc.exp_name` = '{exp_name}'"
+    return experiment, client.search_runs([experiment.experiment_id], query,
+                                          order_by=["start_time ASC"])
+
+
+def exp_metrics(repo) -> dict[str, dict]:
+    """``dvc exp show --json`` as {experiment name: {"params": ..., "metrics": ...}}."""
+    shown = json.loads(dvc(repo, "exp", "show", "--json"))
+    found = {}
+    for commit in shown:
+        for exp in [commit, *[rev for ex in commit.get("experiments") or [] for rev in ex["revs"]]]:
+            data = exp.get("data") or {}
+            if exp.get("name") and data.get("metrics"):
+                metrics = {}
+                for source in data["metrics"].values():
+                    metrics |= source.get("data") or {}
+                found[exp["name"]] = {"params": data["params"]["params.yaml"]["data"],
+                                      "metrics": metrics}
+    return found
+
+
+def mlflow_name(key):
+    return key.replace("@", "_at_")
 
 
 def test_repro_writes_metrics_with_baselines_and_is_then_up_to_date(reproduced):
@@ -78,18 +105,121 @@ def test_repro_logs_one_mlflow_run_mirroring_dvc(reproduced):
     assert artifacts == {"metrics", "plots", "model.joblib"}
 
 
+def test_the_logged_pyfunc_model_predicts_like_the_joblib_model(reproduced):
+    import joblib
+    import mlflow
+    import pandas as pd
+
+    repo, _ = reproduced
+    experiment, runs = mlflow_runs(repo)
+    mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")
+    logged = mlflow.search_logged_models(
+        experiment_ids=[experiment.experiment_id], output_format="list",
+        filter_string=f"source_run_id = '{runs[0].info.run_id}'")
+    assert len(logged) == 1
+    pyfunc = mlflow.pyfunc.load_model(logged[0].model_uri)
+    assert [c.name for c in pyfunc.metadata.signature.inputs] == ["userId", "movieId"]
+    test = pd.read_parquet(repo / "data" / "prepared" / "test.parquet").head(200)
+    expected = joblib.load(repo / "models" / "model.joblib").predict(test["userId"].to_numpy(),
+                                                                    test["movieId"].to_numpy())
+    assert pyfunc.predict(test[["userId", "movieId"]]).to_numpy() == pytest.approx(expected)
+
+
 def test_exp_run_with_another_alpha_gives_new_metrics_and_a_tagged_run(reproduced):
     repo, _ = reproduced
     dvc(repo, "exp", "run", "-n", "alpha-1000", "-S", "train.alpha=1000")
-    shown = json.loads(dvc(repo, "exp", "show", "--json"))
-    experiments = {
-        exp["name"]: exp["data"]["metrics"]["metrics/metrics.json"]["data"]
-        for commit in shown for exp in [commit, *[e for ex in commit.get("experiments") or []
-                                                  for e in ex["revs"]]]
-        if exp.get("name") and exp.get("data", {}).get("metrics")}
-    assert experiments["alpha-1000"]["rmse"] != experiments["main"]["rmse"]
-    _, runs = mlflow_runs(repo)
-    assert len(runs) == 2
-    assert runs[1].data.tags["dvc.exp_name"] == "alpha-1000"
-    assert runs[1].data.params["train.alpha"] == "1000"
-    assert runs[1].data.metrics["rmse"] == pytest.approx(experiments["alpha-1000"]["rmse"])
+    experiments = exp_metrics(repo)
+    assert experiments["alpha-1000"]["metrics"]["rmse"] != experiments["main"]["metrics"]["rmse"]
+    _, runs = mlflow_runs(repo, "alpha-1000")
+    assert len(runs) == 1
+    assert runs[0].data.params["train.alpha"] == "1000"
+    assert runs[0].data.metrics == pytest.approx(
+        {mlflow_name(k): v for k, v in experiments["alpha-1000"]["metrics"].items()})
+
+
+def test_temp_and_queued_experiments_log_into_the_main_repository(reproduced):
+    """--temp and queued runs happen in .dvc/tmp/exps; their MLflow runs must land here."""
+    repo, _ = reproduced
+    dvc(repo, "exp", "run", "--temp", "-n", "temp-top5", "-S", "explain.top_n=5")
+    for top_n in (3, 4):
+        dvc(repo, "exp", "run", "--queue", "-n", f"queued-top{top_n}", "-S", f"explain.top_n={top_n}")
+    dvc(repo, "queue", "start", "-j", "2")
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        status = dvc(repo, "queue", "status")
+        if not any(word in status for word in ("Queued", "Running")):
+            break
+        time.sleep(5)
+    assert "Failed" not in status, status
+    experiments = exp_metrics(repo)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
+                          check=True).stdout.strip()
+    for name, top_n in (("temp-top5", 5), ("queued-top3", 3), ("queued-top4", 4)):
+        assert experiments[name]["params"]["explain"]["top_n"] == top_n
+        _, runs = mlflow_runs(repo, name)
+        assert len(runs) == 1, name
+        run = runs[0]
+        assert run.data.params["explain.top_n"] == str(top_n)
+        assert run.data.tags["mlflow.source.git.commit"] == head
+        assert run.data.metrics == pytest.approx(
+            {mlflow_name(k): v for k, v in experiments[name]["metrics"].items()})
+        artifacts = repo / "mlartifacts" / run.info.run_id / "artifacts"
+        coefficients = (artifacts / "plots" / "explain" / "coefficients.csv").read_text()
+        assert coefficients.count("token+") == top_n  # the experiment's own plot, kept here
+    assert not any((repo / ".dvc" / "tmp" / "exps").glob("*/mlflow.db"))
+
+
+def test_runs_go_to_a_tracking_server_when_asked(reproduced, tmp_path):
+    repo, _ = reproduced
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        ["mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
+         "--default-artifact-root", (tmp_path / "artifacts").as_uri()],
+        env=git_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{url}/health", timeout=2)
+                break
+            except OSError:
+                time.sleep(1)
+        env = git_env() | {"MLFLOW_TRACKING_URI": url}
+        result = subprocess.run(["dvc", "repro", "-f", "track"], cwd=repo, env=env,
+                                capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stderr
+        request = urllib.request.Request(
+            f"{url}/api/2.0/mlflow/experiments/get-by-name?experiment_name=movie-recommender")
+        experiment = json.load(urllib.request.urlopen(request, timeout=10))["experiment"]
+        body = json.dumps({"experiment_ids": [experiment["experiment_id"]]}).encode()
+        search = urllib.request.Request(f"{url}/api/2.0/mlflow/runs/search", data=body,
+                                        headers={"Content-Type": "application/json"})
+        runs = json.load(urllib.request.urlopen(search, timeout=10))["runs"]
+        assert len(runs) == 1
+        logged = {metric["key"]: metric["value"] for metric in runs[0]["data"]["metrics"]}
+        expected = json.loads((repo / "metrics" / "metrics.json").read_text())
+        assert logged["rmse"] == pytest.approx(expected["rmse"])
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_push_then_pull_in_a_fresh_clone_restores_everything(reproduced, tmp_path):
+    repo, _ = reproduced
+    dvc(repo, "remote", "add", "-d", "storage", str(tmp_path / "remote"))
+    dvc(repo, "push")
+    env = git_env()
+    subprocess.run(["git", "commit", "-qam", "add remote"], cwd=repo, env=env, check=True)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(repo), str(clone)], env=env, check=True)
+    dvc(clone, "pull")
+    assert "Data and pipelines are up to date" in dvc(clone, "status")
+    result = subprocess.run(
+        [sys.executable, "stages/recommend.py", "--profile", "demo", "--format", "json"],
+        cwd=clone, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)) == 10
