@@ -146,6 +146,15 @@ class Catalog:
         raise UserInputError(f"no movie titled {query!r}{hint}")
 
 
+def report_unknown_movies(profile: Profile, catalog: Catalog) -> None:
+    """Say which saved ratings are of movies the model does not know (they are kept, not used)."""
+    unknown = sorted(set(profile.ratings) - set(catalog.movies.index))
+    if unknown:
+        shown = ", ".join(map(str, unknown[:10])) + (" ..." if len(unknown) > 10 else "")
+        print(f"profile {profile.name!r}: {len(unknown)} ratings of movies not in this model's "
+              f"catalogue are skipped (movieId {shown})", file=sys.stderr)
+
+
 def parse_rate(argument: str, catalog: Catalog) -> tuple[int, float]:
     """``"Heat (1995)=4.5"`` -> (movieId, rating)."""
     title, separator, value = argument.rpartition("=")
@@ -438,6 +447,8 @@ def main() -> None:
                          project_root() / "mlflow.db"), file=sys.stderr)
     recommender = Recommender(model, Catalog.load(args.data_dir or Path(params["data"]["dir"]),
                                                   model), params["rank"])
+    if profile is not None:
+        report_unknown_movies(profile, recommender.catalog)
 
     if batch:
         additions = [parse_rate(argument, recommender.catalog) for argument in args.rate]

@@ -113,3 +113,35 @@ def test_newuser_profile_sizes_must_leave_ratings_to_predict(tmp_path):
     assert result.returncode == 2
     assert "newuser.profile_sizes = [5, 12] would reveal every rating" in result.stderr
     assert not (tmp_path / "m.json").exists()
+
+
+def test_a_stage_killed_midway_leaves_the_previous_output_and_reruns(tmp_path):
+    """SIGKILL during train: the old model stays (outputs are renamed into place at the end)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import BUNDLED, ROOT
+
+    params = write_params(tmp_path / "p.yaml")
+    result, prepared = run_interactions(tmp_path, BUNDLED, params)
+    assert result.returncode == 0, result.stderr
+    features = tmp_path / "features"
+    result = run_stage("features.py", "--data-dir", BUNDLED, "--train", prepared / "train.parquet",
+                       "--out", features, "--params", params)
+    assert result.returncode == 0, result.stderr
+    model = tmp_path / "models" / "model.joblib"
+    model.parent.mkdir()
+    model.write_bytes(b"previous model")
+    command = [sys.executable, str(ROOT / "stages" / "train.py"), "--train",
+               str(prepared / "train.parquet"), "--features", str(features), "--params",
+               str(params), "--model-out", str(model)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(4)
+    assert process.poll() is None, "train finished before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert model.read_bytes() == b"previous model"
+    assert subprocess.run(command, capture_output=True, check=False).returncode == 0
+    assert model.read_bytes() != b"previous model"

@@ -105,6 +105,18 @@ def test_repro_logs_one_mlflow_run_mirroring_dvc(reproduced):
     assert artifacts == {"metrics", "plots", "model.joblib"}
 
 
+def test_a_mistyped_param_stops_the_experiment(reproduced):
+    repo, _ = reproduced
+    for setting, message in (("train.alhpa=3", "Could not override 'train.alhpa'"),
+                             ("+train.alhpa=3", "unknown param train.alhpa = 3")):
+        result = subprocess.run(["dvc", "exp", "run", "-S", setting], cwd=repo, env=git_env(),
+                                capture_output=True, text=True, check=False)
+        assert result.returncode != 0
+        assert message in result.stdout + result.stderr
+        subprocess.run(["git", "checkout", "--", "params.yaml"], cwd=repo, check=True)
+    assert "Data and pipelines are up to date" in dvc(repo, "status")
+
+
 def test_the_logged_pyfunc_model_predicts_like_the_joblib_model(reproduced):
     import joblib
     import mlflow

@@ -226,3 +226,14 @@ def test_a_model_dvc_lock_does_not_record_is_refused(trained, tmp_path):
 def test_empty_profile_gets_popular_sensible_movies(recommender):
     top = recommender.recommend(Profile("new"), 10)
     assert len(top) == 10 and np.isfinite(top["predicted_rating"]).all()
+
+
+def test_unknown_movie_ids_in_a_profile_are_skipped_and_reported(trained, tmp_path):
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "finn.json").write_text(json.dumps({"name": "finn", "ratings": [
+        {"movieId": 6, "rating": 4.5}, {"movieId": 99999999, "rating": 3.0}]}))
+    result = recommend_cli(trained, tmp_path, "--profile", "finn", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert "1 ratings of movies not in this model's catalogue are skipped (movieId 99999999)" \
+        in result.stderr
+    assert 6 not in [row["movieId"] for row in json.loads(result.stdout)]
