@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import json
@@ -18,6 +19,15 @@ from scipy import sparse
 
 class UserInputError(Exception):
     """Something the user controls (a file, a param, an argument) is wrong; the message says how."""
+
+
+def add_evaluation_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments every evaluation stage takes: both splits, params, metrics file, plots folder."""
+    parser.add_argument("--train", type=Path, required=True, help="training interactions (parquet)")
+    parser.add_argument("--test", type=Path, required=True, help="test interactions (parquet)")
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--metrics-out", type=Path, required=True)
+    parser.add_argument("--plots-dir", type=Path, required=True)
 
 
 def run_main(main: Callable[[], None]) -> None:

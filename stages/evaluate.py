@@ -10,7 +10,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
-from common import atomic_path, run_main, write_json
+from common import add_evaluation_arguments, atomic_path, run_main, write_json
 from metrics import mae, rmse
 from model import EvidenceConfig, fit_item_evidence
 from params import read_params
@@ -140,11 +140,7 @@ def write_plots(plots_dir: Path, actual: np.ndarray, predictions: dict[str, np.n
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", type=Path, required=True)
-    parser.add_argument("--train", type=Path, required=True, help="training interactions (parquet)")
-    parser.add_argument("--test", type=Path, required=True, help="test interactions (parquet)")
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--metrics-out", type=Path, required=True)
-    parser.add_argument("--plots-dir", type=Path, required=True)
+    add_evaluation_arguments(parser)
     args = parser.parse_args()
     params = read_params(args.params)["evaluate"]
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from ranking import co_rating_scores, liked_matrix, ranking_scores, top_n
 
-from common import atomic_path, run_main, write_json
+from common import add_evaluation_arguments, atomic_path, run_main, write_json
 from metrics import ranking_metrics
 from model import RatingModel
 from params import read_params
@@ -74,11 +74,7 @@ def plot_ranking(table: pd.DataFrame, k: int, path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", type=Path, required=True)
-    parser.add_argument("--train", type=Path, required=True, help="training interactions (parquet)")
-    parser.add_argument("--test", type=Path, required=True, help="test interactions (parquet)")
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--metrics-out", type=Path, required=True)
-    parser.add_argument("--plots-dir", type=Path, required=True)
+    add_evaluation_arguments(parser)
     args = parser.parse_args()
     params = read_params(args.params)["rank"]
     k = params["k"]

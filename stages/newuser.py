@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from ranking import co_rating_scores, liked_matrix, ranking_scores, top_n
 
-from common import UserInputError, atomic_path, run_main, write_json
+from common import UserInputError, add_evaluation_arguments, atomic_path, run_main, write_json
 from metrics import ranking_metrics, rmse
 from model import EvidenceConfig, RatingModel, fit_movie_biases, user_evidence
 from movie_features import MovieFeatures
@@ -125,12 +125,8 @@ def plot_profile_sizes(table: pd.DataFrame, k: int, path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--train", type=Path, required=True, help="training interactions (parquet)")
-    parser.add_argument("--test", type=Path, required=True, help="test interactions (parquet)")
+    add_evaluation_arguments(parser)
     parser.add_argument("--features", type=Path, required=True, help="movie features directory")
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--metrics-out", type=Path, required=True)
-    parser.add_argument("--plots-dir", type=Path, required=True)
     args = parser.parse_args()
     params = read_params(args.params)
     simulation, rank = params["newuser"], params["rank"]
