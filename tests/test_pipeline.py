@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from conftest import copy_project, git_env
+from conftest import ROOT, copy_project, git_env
 
 METRIC_KEYS = {"rmse", "mae", "n_train", "n_test"} | {
     f"{baseline}_{metric}" for baseline in ("global_mean", "user_mean", "movie_mean", "bias")
@@ -81,6 +81,11 @@ def test_repro_writes_metrics_with_baselines_and_is_then_up_to_date(reproduced):
         assert (repo / "plots" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "Data and pipelines are up to date" in dvc(repo, "status")
     assert "rmse" in dvc(repo, "metrics", "show")
+    # the same params on this machine give the metrics committed from another run, to 1e-9
+    for name in ("metrics", "ranking", "newuser"):
+        committed = json.loads((ROOT / "metrics" / f"{name}.json").read_text())
+        fresh = json.loads((repo / "metrics" / f"{name}.json").read_text())
+        assert fresh == pytest.approx(committed, rel=0, abs=1e-9), name
 
 
 def test_repro_logs_one_mlflow_run_mirroring_dvc(reproduced):

@@ -237,3 +237,28 @@ def test_unknown_movie_ids_in_a_profile_are_skipped_and_reported(trained, tmp_pa
     assert "1 ratings of movies not in this model's catalogue are skipped (movieId 99999999)" \
         in result.stderr
     assert 6 not in [row["movieId"] for row in json.loads(result.stdout)]
+
+
+def test_ctrl_c_keeps_every_answer(trained, tmp_path):
+    import signal
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "stages" / "recommend.py"), "--profile", "gus", "--model",
+         str(trained / "model.joblib"), "--lock", str(trained / "dvc.lock"), "--data-dir",
+         str(BUNDLED), "--profiles-dir", str(tmp_path / "profiles"), "--params",
+         str(trained / "params.yaml")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path)
+    process.stdin.write("4.5\n3\n")
+    process.stdin.flush()
+    saved = tmp_path / "profiles" / "gus.json"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (
+            saved.exists() and len(json.loads(saved.read_text())["ratings"]) == 2):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "every answer so far is saved" in out
+    assert sorted(entry["rating"] for entry in json.loads(saved.read_text())["ratings"]) == [3.0, 4.5]

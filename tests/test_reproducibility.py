@@ -1,0 +1,55 @@
+"""Slow checks of the whole pipeline: bit-identical reruns and recovery after a kill."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+
+import pytest
+import yaml
+
+from conftest import copy_project, git_env
+
+pytestmark = pytest.mark.slow
+
+
+def run(repo, *command):
+    result = subprocess.run(command, cwd=repo, env=git_env(), capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, f"{command}:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def output_hashes(repo) -> dict[str, str]:
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    return {out["path"]: out["md5"] for stage in lock["stages"].values()
+            for out in stage.get("outs", [])}
+
+
+def test_repro_twice_gives_identical_output_hashes(tmp_path):
+    repo = copy_project(tmp_path / "project")
+    run(repo, "dvc", "repro", "-f")
+    first = output_hashes(repo)
+    run(repo, "dvc", "repro", "-f")
+    assert output_hashes(repo) == first
+    committed = yaml.safe_load(subprocess.run(["git", "show", "HEAD:dvc.lock"], cwd=repo,
+                                              capture_output=True, text=True, check=True).stdout)
+    assert {out["path"]: out["md5"] for stage in committed["stages"].values()
+            for out in stage.get("outs", [])} == first  # and the same as the committed run
+
+
+def test_a_repro_killed_midway_is_recovered_by_the_next(tmp_path):
+    repo = copy_project(tmp_path / "project")
+    process = subprocess.Popen(["dvc", "repro"], cwd=repo, env=git_env(),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not (repo / "data" / "features").exists():
+        time.sleep(0.5)
+    time.sleep(5)  # inside the train stage
+    subprocess.run(["pkill", "-KILL", "-s", str(process.pid)], check=False)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL or process.returncode != 0
+    run(repo, "dvc", "repro")
+    assert "Data and pipelines are up to date" in run(repo, "dvc", "status")
