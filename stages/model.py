@@ -480,15 +480,6 @@ class RatingModel:
                              np.asarray(ratings, dtype=float)[known], n_profiles, self.genres_,
                              self.tokens_, self._config())
 
-    def predict_profile(self, movie_ids: np.ndarray, ratings: np.ndarray,
-                        candidates: np.ndarray) -> np.ndarray:
-        """Predicted ratings of ``candidates`` for a new user whose only evidence is a profile."""
-        users = self.profiles_evidence(np.zeros(len(movie_ids), dtype=int), movie_ids, ratings, 1)
-        all_movies = self.score_matrix(users, np.zeros(1, dtype=int))[0]
-        candidate_idx = self.movie_index(np.asarray(candidates))
-        return np.where(candidate_idx >= 0, all_movies[np.maximum(candidate_idx, 0)],
-                        self._fallback(np.full(len(candidate_idx), users.bias[0])))
-
     def coefficients(self) -> pd.DataFrame:
         """Ridge coefficients by feature name (numeric features per standard deviation)."""
         return pd.DataFrame({"feature": self.feature_names_, "coefficient": self.ridge_.coef_})
