@@ -30,13 +30,12 @@ GENRES = ["Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Do
           "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi",
           "Thriller", "War", "Western"]
 
-from recommend import Catalog, Recommender  # noqa: E402
-
 from features import build_movie_features  # noqa: E402
 from model import RatingModel  # noqa: E402
 from movielens import load_movies, load_ratings, load_tags  # noqa: E402
 from params import read_params  # noqa: E402
 from profiles import Profile  # noqa: E402
+from recommend import Catalog, Recommender  # noqa: E402
 
 
 def generate_movielens(directory: Path, n_users: int, n_movies: int, n_ratings: int,

@@ -14,24 +14,25 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pandas as pd
-from ranking import co_rating_scores, liked_matrix, ranking_scores, top_n
 
 from common import add_evaluation_arguments, atomic_path, run_main, write_json
 from metrics import ranking_metrics
 from model import RatingModel
 from params import read_params
 from plotting import new_figure, save_png
+from ranking import co_rating_scores, liked_matrix, ranking_scores, row_sets, top_n
 
 BATCH = 256  # users scored at once (a batch holds BATCH x movies scores)
 
 
 def relevant_sets(frame: pd.DataFrame, model: RatingModel, users: np.ndarray,
                   threshold: float) -> list[set[int]]:
-    """For each of ``users``, the model's movie indices of their ratings >= ``threshold``."""
-    liked = frame[frame["rating"] >= threshold]
-    by_user = liked.groupby("userId")["movieId"].agg(list)
-    return [set(model.movie_index(np.array(by_user.get(u, []), dtype=np.int64)).tolist()) - {-1}
-            for u in users]
+    """For each of ``users`` (sorted), the model's movie indices of their ratings >= ``threshold``."""
+    frame = frame[frame["userId"].isin(users)]
+    liked = liked_matrix(np.searchsorted(users, frame["userId"].to_numpy()),
+                         model.movie_index(frame["movieId"].to_numpy()),
+                         frame["rating"].to_numpy(), len(users), len(model.movie_ids_), threshold)
+    return row_sets(liked)
 
 
 def top_lists(model: RatingModel, train: pd.DataFrame, users: np.ndarray,

@@ -36,7 +36,7 @@ INTERACTIONS_SCHEMA = {
     "title": "string",
 }
 
-_YEAR = re.compile(r"\((\d{4})(?:[-\u2013]\d{0,4})?\)\s*$")  # "(1995)", "(2007-2013)"
+YEAR_SUFFIX = re.compile(r"\((\d{4})(?:[-\u2013]\d{0,4})?\)\s*$")  # "(1995)", "(2007-2013)"
 
 
 def _line(index: int) -> int:
@@ -149,7 +149,7 @@ def load_ratings(data_dir: str | Path) -> pd.DataFrame:
 
 def parse_year(titles: pd.Series) -> pd.Series:
     """Release year from a MovieLens title such as ``Heat (1995)``; missing when the title has none."""
-    return titles.str.extract(_YEAR, expand=False).astype("float64").rename("year")
+    return titles.str.extract(YEAR_SUFFIX, expand=False).astype("float64").rename("year")
 
 
 def load_movies(data_dir: str | Path) -> pd.DataFrame:

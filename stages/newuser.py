@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from ranking import co_rating_scores, liked_matrix, ranking_scores, top_n
 
 from common import UserInputError, add_evaluation_arguments, atomic_path, run_main, write_json
 from metrics import ranking_metrics, rmse
@@ -25,6 +24,7 @@ from model import EvidenceConfig, RatingModel, fit_movie_biases, user_evidence
 from movie_features import MovieFeatures
 from params import read_params
 from plotting import new_figure, save_png
+from ranking import co_rating_scores, liked_matrix, ranking_scores, row_sets, top_n
 
 ORDERS = ("random", "earliest")
 
@@ -85,11 +85,8 @@ def simulate(model: RatingModel, train: pd.DataFrame, newusers: pd.DataFrame, or
                               np.clip(items.global_mean + folded.bias[target_row], 0.5, 5.0))
 
     k = rank["k"]
-    liked = target[target["rating"] >= rank["relevant_rating"]]
-    liked_movie = pd.Series(model.movie_index(liked["movieId"].to_numpy()))
-    liked_sets = liked_movie[liked_movie >= 0].groupby(
-        np.searchsorted(users, liked["userId"].to_numpy())[liked_movie >= 0]).agg(set)
-    relevant = [liked_sets.get(r, set()) for r in range(len(users))]
+    relevant = row_sets(liked_matrix(target_row, target_idx, actual, len(users),
+                                     len(model.movie_ids_), rank["relevant_rating"]))
     profile_idx = model.movie_index(profile["movieId"].to_numpy())
     liked = liked_matrix(profile_row, profile_idx, profile["rating"].to_numpy(), len(users),
                          len(model.movie_ids_), rank["relevant_rating"])

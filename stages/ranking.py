@@ -14,6 +14,13 @@ def liked_matrix(rows: np.ndarray, movie_idx: np.ndarray, ratings: np.ndarray, n
                              shape=(n_rows, n_movies))
 
 
+def row_sets(matrix: sparse.csr_matrix) -> list[set[int]]:
+    """The column indices stored in each row, e.g. each person's liked movies."""
+    matrix = sparse.csr_matrix(matrix)
+    return [set(matrix.indices[start:end].tolist())
+            for start, end in zip(matrix.indptr[:-1], matrix.indptr[1:], strict=True)]
+
+
 def co_rating_scores(co_rated: sparse.csr_matrix, liked: sparse.csr_matrix) -> np.ndarray:
     """Mean co-rating similarity of every movie to each row's liked movies (0 with none liked)."""
     n_liked = np.asarray(liked.sum(axis=1)).ravel()

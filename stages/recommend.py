@@ -26,13 +26,13 @@ import joblib
 import numpy as np
 import pandas as pd
 import yaml
-from ranking import co_rating_scores, liked_matrix, ranking_scores, top_n
 
 from common import UserInputError, atomic_path, run_main
 from model import RatingModel
-from movielens import RATING_MAX, RATING_MIN, load_links, load_movies, parse_year
+from movielens import RATING_MAX, RATING_MIN, YEAR_SUFFIX, load_links, load_movies, parse_year
 from params import read_params
 from profiles import Profile, check_name, check_rating, list_profiles, load_profile, save_profile
+from ranking import co_rating_scores, liked_matrix, ranking_scores, top_n
 from tracking import project_root
 
 ANSWERS = "0.5-5 in half stars, i = interested, n = not interested, s = skip, d = done, q = quit"
@@ -96,7 +96,7 @@ def describe_model(model_path: Path, md5: str, record_path: Path, tracking_db: P
 
 def _normalise(title: str) -> str:
     """Lower-case title with a trailing article moved to the front: 'Matrix, The' -> 'the matrix'."""
-    title = re.sub(r"\s*\(\d{4}(?:[-\u2013]\d{0,4})?\)\s*$", "", title).strip()
+    title = YEAR_SUFFIX.sub("", title).strip()
     moved = re.sub(r"^(.*), (The|A|An|Les|La|Le|L'|Il|Das|Der|Die|El)$", r"\2 \1", title,
                    flags=re.IGNORECASE)
     return re.sub(r"[^a-z0-9]+", " ", moved.lower()).strip()

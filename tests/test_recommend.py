@@ -10,11 +10,11 @@ import joblib
 import numpy as np
 import pytest
 import yaml
-from recommend import Catalog, Recommender, file_md5, parse_answer, parse_rate, read_import
 
 from common import UserInputError
 from conftest import BUNDLED, ROOT, run_stage, write_params
 from profiles import Profile, check_name, load_profile, save_profile
+from recommend import Catalog, Recommender, file_md5, parse_answer, parse_rate, read_import
 
 
 @pytest.fixture(scope="module")

@@ -288,9 +288,8 @@ def test_ranking_scores_and_top_n():
 
 
 def test_co_rating_similarity_and_scores():
-    from ranking import co_rating_scores, liked_matrix
-
     from model import co_rating_similarity
+    from ranking import co_rating_scores, liked_matrix
 
     # users 0 and 1 rated movies 0 and 1; user 2 rated movies 1 and 2
     users, movies = np.array([0, 0, 1, 1, 2, 2]), np.array([0, 1, 0, 1, 1, 2])
