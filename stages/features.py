@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +14,9 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 from common import UserInputError, run_main
 from movie_features import MovieFeatures
-from movielens import load_movies, load_tags
+from movielens import load_links, load_movies, load_tags
 from params import read_params
+from tmdb import numeric_features, read_cache
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9']+")
 
@@ -47,8 +49,13 @@ def tfidf(documents: list[list[str]], max_features: int,
 
 
 def build_movie_features(movies: pd.DataFrame, tags: pd.DataFrame, train: pd.DataFrame,
-                         max_features: int, min_df: int) -> MovieFeatures:
-    """Features of every movie in ``movies``; rating statistics come from ``train`` only."""
+                         max_features: int, min_df: int,
+                         tmdb: pd.DataFrame | None = None) -> MovieFeatures:
+    """Features of every movie in ``movies``; rating statistics come from ``train`` only.
+
+    ``tmdb`` (the ``tmdb.TMDB_NUMERIC`` columns, row-aligned with ``movies``) joins the numeric
+    features when given.
+    """
     matrix, names = tfidf(movie_tokens(movies, tags), max_features, min_df)
     missing_year = movies["year"].isna()
     median_year = movies["year"].median() if not missing_year.all() else 0.0
@@ -62,6 +69,8 @@ def build_movie_features(movies: pd.DataFrame, tags: pd.DataFrame, train: pd.Dat
         "train_count": stats["size"].reindex(movies["movieId"]).fillna(0).astype("int64").to_numpy(),
         "train_mean": stats["mean"].reindex(movies["movieId"]).astype("float64").to_numpy(),
     })
+    if tmdb is not None:
+        table = pd.concat([table, tmdb.reset_index(drop=True)], axis=1)
     return MovieFeatures(movies=table, content=matrix, names=names)
 
 
@@ -70,18 +79,30 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, required=True, help="MovieLens CSV directory")
     parser.add_argument("--train", type=Path, required=True, help="training interactions (parquet)")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--tmdb-cache", type=Path,
+                        help="TMDB cache (stages/fetch_tmdb.py), used if features.tmdb is on")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     args = parser.parse_args()
     params = read_params(args.params)["features"]
 
     movies, tags = load_movies(args.data_dir), load_tags(args.data_dir)
     train = pd.read_parquet(args.train, columns=["movieId", "rating"])
-    features = build_movie_features(movies, tags, train, params["max_features"], params["min_df"])
+    tmdb = None
+    if params["tmdb"] and (args.tmdb_cache is None or not args.tmdb_cache.is_file()):
+        print(f"features.tmdb is on but {args.tmdb_cache} does not exist (see README, TMDB); "
+              f"building without TMDB features", file=sys.stderr)
+    elif params["tmdb"]:
+        links = movies[["movieId"]].merge(load_links(args.data_dir), on="movieId", how="left")
+        tmdb = numeric_features(links["tmdbId"], read_cache(args.tmdb_cache))
+        found = int((tmdb["tmdb_missing"] == 0).sum())
+        print(f"TMDB cache {args.tmdb_cache}: records for {found} of {len(movies)} movies")
+    features = build_movie_features(movies, tags, train, params["max_features"], params["min_df"],
+                                    tmdb)
     features.save(args.out)
     n_genre = sum(name.startswith("genre:") for name in features.names)
     n_tag = sum(name.startswith("tag:") for name in features.names)
-    print(f"wrote {n_genre} genre and {n_tag} tag TF-IDF features and the release year "
-          f"for {len(features.movies)} movies")
+    print(f"wrote {n_genre} genre and {n_tag} tag TF-IDF features and the numeric features "
+          f"{', '.join(features.numeric)} for {len(features.movies)} movies")
 
 
 if __name__ == "__main__":

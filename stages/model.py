@@ -26,7 +26,7 @@ import pandas as pd
 from scipy import sparse
 from sklearn.linear_model import Ridge
 
-from movie_features import NUMERIC, MovieFeatures
+from movie_features import MovieFeatures
 from movielens import RATING_MAX, RATING_MIN
 
 GROUP_FEATURES = {
@@ -340,10 +340,11 @@ class RatingModel:
         config = self._config()
         self.movie_ids_ = movie_features.movie_ids
         self.content_ = movie_features.content
-        self.movie_numeric_ = movie_features.movies[NUMERIC].to_numpy(dtype=float)
+        self.numeric_names_ = movie_features.numeric
+        self.movie_numeric_ = movie_features.movies[self.numeric_names_].to_numpy(dtype=float)
         self.genres_ = row_normalize(self._genre_matrix(movie_features.movies["genres"]))
         self.tokens_ = row_normalize(movie_features.content)
-        content_names = list(movie_features.names) + NUMERIC if self.content else []
+        content_names = list(movie_features.names) + self.numeric_names_ if self.content else []
         self.feature_names_ = content_names + config.feature_names
 
         movie_idx = self.movie_index(ratings["movieId"].to_numpy())
@@ -460,8 +461,9 @@ class RatingModel:
         scores = np.full((len(user_rows), len(self.movie_ids_)), self.ridge_.intercept_)
         if self.content:
             n_tokens = self.content_.shape[1]
-            numeric = (self.movie_numeric_ - mean[: len(NUMERIC)]) / scale[: len(NUMERIC)]
-            scores += (self.content_ @ coef[:n_tokens] + numeric @ coef[n_tokens:][: len(NUMERIC)])
+            n_numeric = len(self.numeric_names_)
+            numeric = (self.movie_numeric_ - mean[:n_numeric]) / scale[:n_numeric]
+            scores += self.content_ @ coef[:n_tokens] + numeric @ coef[n_tokens:][:n_numeric]
         first = n_dense - len(self._config().feature_names)
         columns = evidence_matrices(self.items_, users, user_rows, self.genres_, self.tokens_,
                                     self._config())

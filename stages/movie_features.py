@@ -22,13 +22,19 @@ class MovieFeatures:
 
     ``content`` holds the TF-IDF columns, named by ``names`` (``genre:...`` or ``tag:...``);
     ``movies`` holds movieId, title, genres ("|"-joined), the numeric features ``NUMERIC``
-    (release year, the median where the title has none, and a missing-year indicator) and the
-    training-split popularity (``train_count``, ``train_mean``).
+    (release year, the median where the title has none, and a missing-year indicator), the
+    training-split popularity (``train_count``, ``train_mean``) and, if the features stage used
+    the TMDB cache, the ``tmdb_*`` numeric features.
     """
 
     movies: pd.DataFrame
     content: sparse.csr_matrix
     names: list[str]
+
+    @property
+    def numeric(self) -> list[str]:
+        """The numeric feature columns of ``movies``: ``NUMERIC`` and any ``tmdb_*``."""
+        return NUMERIC + [name for name in self.movies.columns if name.startswith("tmdb_")]
 
     @property
     def movie_ids(self) -> np.ndarray:

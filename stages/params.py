@@ -89,6 +89,7 @@ SCHEMA: dict[str, dict[str, Rule]] = {
     "features": {
         "max_features": integer(1),
         "min_df": integer(1),
+        "tmdb": boolean(),
     },
     "train": {
         "alpha": number(0, open_low=True),

@@ -33,6 +33,7 @@ from movielens import RATING_MAX, RATING_MIN, YEAR_SUFFIX, load_links, load_movi
 from params import read_params
 from profiles import Profile, check_name, check_rating, list_profiles, load_profile, save_profile
 from ranking import co_rating_scores, liked_matrix, ranking_scores, top_n
+from tmdb import overviews, read_cache, trim
 from tracking import project_root
 
 ANSWERS = "0.5-5 in half stars, i = interested, n = not interested, s = skip, d = done, q = quit"
@@ -109,11 +110,15 @@ class Catalog:
     movies: pd.DataFrame  # index: movieId
 
     @classmethod
-    def load(cls, data_dir: Path, model: RatingModel) -> Catalog:
+    def load(cls, data_dir: Path, model: RatingModel, tmdb_cache: Path | None = None) -> Catalog:
+        """The model's movies from ``data_dir``, with overviews from ``tmdb_cache`` if it exists."""
         movies = load_movies(data_dir).merge(load_links(data_dir), on="movieId", how="left")
         movies = movies.set_index("movieId").reindex(model.movie_ids_)
         movies["genres"] = movies["genres"].map(lambda g: "|".join(g) if isinstance(g, list) else "")
         movies["key"] = movies["title"].fillna("").map(_normalise)
+        movies["overview"] = ""
+        if tmdb_cache is not None and tmdb_cache.is_file():
+            movies["overview"] = overviews(movies["tmdbId"], read_cache(tmdb_cache)).map(trim)
         return cls(movies)
 
     def tmdb_url(self, movie_id: int) -> str:
@@ -126,6 +131,10 @@ class Catalog:
 
     def links(self, movie_id: int) -> str:
         return "  ".join(filter(None, (self.tmdb_url(movie_id), self.imdb_url(movie_id))))
+
+    def overview(self, movie_id: int) -> str:
+        """The trimmed TMDB overview from the cache, '' if there is none."""
+        return self.movies.at[movie_id, "overview"]
 
     def find(self, query: str) -> int:
         """The movieId a title such as ``Heat (1995)`` or ``matrix`` means, or a helpful error."""
@@ -245,6 +254,7 @@ class Recommender:
             "predicted_rating": np.round(predicted[best], 2),
             "tmdb_url": [self.catalog.tmdb_url(movie) for movie in chosen.index],
             "imdb_url": [self.catalog.imdb_url(movie) for movie in chosen.index],
+            "overview": chosen["overview"].to_numpy(),
         })
 
 
@@ -258,7 +268,8 @@ def format_table(frame: pd.DataFrame, fmt: str) -> str:
     if frame.empty:
         return "(no movie matches)\n"
     lines = [f"{row.rank:>3}. {row.predicted_rating:.1f}★  {row.title}  [{row.genres}]\n"
-             f"       {row.tmdb_url}  {row.imdb_url}".rstrip() for row in frame.itertuples()]
+             + (f"       {row.overview}\n" if row.overview else "")
+             + f"       {row.tmdb_url}  {row.imdb_url}".rstrip() for row in frame.itertuples()]
     return "\n".join(lines) + "\n"
 
 
@@ -322,7 +333,8 @@ class Session:
     def _describe(self, movie_id: int, predicted: float | None = None) -> str:
         row = self.recommender.catalog.movies.loc[movie_id]
         prefix = "" if predicted is None else f"predicted {predicted:.1f}★  "
-        return (f"{prefix}{row['title']}  [{row['genres'] or 'no genres'}]\n"
+        overview = f"    {row['overview']}\n" if row["overview"] else ""
+        return (f"{prefix}{row['title']}  [{row['genres'] or 'no genres'}]\n{overview}"
                 f"    {self.recommender.catalog.links(movie_id)}")
 
     def _answer(self, movie_id: int) -> str:
@@ -425,6 +437,8 @@ def main() -> None:
     parser.add_argument("--profiles-dir", type=Path, default=Path("profiles"))
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--lock", type=Path, default=Path("dvc.lock"))
+    parser.add_argument("--tmdb-cache", type=Path, default=Path("data/tmdb/tmdb.sqlite"),
+                        help="show overviews from this TMDB cache, if it exists (README, TMDB)")
     args = parser.parse_args()
     params = read_params(args.params)
     settings = params["recommend"]
@@ -445,8 +459,8 @@ def main() -> None:
     model = joblib.load(args.model)
     print(describe_model(args.model, md5, args.model.parent / "mlflow_run.json",
                          project_root() / "mlflow.db"), file=sys.stderr)
-    recommender = Recommender(model, Catalog.load(args.data_dir or Path(params["data"]["dir"]),
-                                                  model), params["rank"])
+    catalog = Catalog.load(args.data_dir or Path(params["data"]["dir"]), model, args.tmdb_cache)
+    recommender = Recommender(model, catalog, params["rank"])
     if profile is not None:
         report_unknown_movies(profile, recommender.catalog)
 

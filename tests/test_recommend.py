@@ -8,6 +8,7 @@ import sys
 
 import joblib
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -15,6 +16,7 @@ from common import UserInputError
 from conftest import BUNDLED, ROOT, run_stage, write_params
 from profiles import Profile, check_name, load_profile, save_profile
 from recommend import Catalog, Recommender, file_md5, parse_answer, parse_rate, read_import
+from tmdb import connect
 
 
 @pytest.fixture(scope="module")
@@ -199,8 +201,28 @@ def test_batch_rates_and_writes_csv(trained, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "saved 2 ratings" in result.stderr and "MLflow run" in result.stderr
     lines = out.read_text().splitlines()
-    assert lines[0] == "rank,movieId,title,year,genres,predicted_rating,tmdb_url,imdb_url"
+    assert lines[0] == "rank,movieId,title,year,genres,predicted_rating,tmdb_url,imdb_url,overview"
     assert len(lines) == 6
+
+
+def test_cached_tmdb_overviews_are_shown_when_asking_and_recommending(trained, tmp_path):
+    links = pd.read_csv(BUNDLED / "links.csv").dropna(subset=["tmdbId"])
+    cache = tmp_path / "tmdb.sqlite"
+    with connect(cache) as connection:
+        connection.executemany(
+            "INSERT INTO movies (tmdb_id, status, overview, fetched_at) VALUES (?, 'ok', ?, '')",
+            [(int(t), f"Overview of {int(t)}. " + "Long text. " * 30)
+             for t in links["tmdbId"].unique()])
+    result = recommend_cli(trained, tmp_path, "--profile", "ovid", "--tmdb-cache", cache,
+                           stdin="4\nq\n")
+    assert result.returncode == 0, result.stderr
+    asked = result.stdout.split("[1/")[1].split("your answer")[0]
+    assert "    Overview of " in asked and "…" in asked and "themoviedb.org/movie/" in asked
+    top = result.stdout.split("Your top 10")[1]
+    assert top.count("Overview of ") == 10
+    plain = recommend_cli(trained, tmp_path, "--profile", "ovid", "--format", "table",
+                          "--tmdb-cache", tmp_path / "absent.sqlite")
+    assert plain.returncode == 0 and "Overview" not in plain.stdout
 
 
 def test_unknown_title_changes_nothing(trained, tmp_path):
