@@ -33,7 +33,7 @@ GENRES = ["Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Do
 from features import build_movie_features  # noqa: E402
 from model import RatingModel  # noqa: E402
 from movielens import load_movies, load_ratings, load_tags  # noqa: E402
-from params import read_params  # noqa: E402
+from params import data_dir, read_params  # noqa: E402
 from profiles import Profile  # noqa: E402
 from recommend import Catalog, Recommender  # noqa: E402
 
@@ -109,7 +109,7 @@ def main() -> None:
 
     start = time.perf_counter()
     model = joblib.load(args.model)
-    recommender = Recommender(model, Catalog.load(ROOT / params["data"]["dir"], model),
+    recommender = Recommender(model, Catalog.load(ROOT / data_dir(params), model),
                               params["rank"])
     loading = time.perf_counter() - start
     print(f"bundled data ({len(model.movie_ids_)} movies): loading {loading:.2f} s (target <= 2 s)")

@@ -28,24 +28,31 @@ def baseline_predictions(train: pd.DataFrame, test: pd.DataFrame,
     damped user bias.
     """
     global_mean = float(train["rating"].mean())
+    ratings = train["rating"].to_numpy(dtype=float)
+    n_train = len(train)
 
-    def group_mean(key: str) -> np.ndarray:
-        means = train.groupby(key)["rating"].mean()
-        return test[key].map(means).fillna(global_mean).to_numpy(dtype=float)
+    def codes(key: str) -> tuple[np.ndarray, np.ndarray, int]:
+        """Codes of ``key`` in the training rows and the test rows, and how many there are."""
+        coded, uniques = pd.factorize(np.concatenate([train[key], test[key]]))
+        return coded[:n_train], coded[n_train:], len(uniques)
 
-    users = np.unique(np.concatenate([train["userId"], test["userId"]]))
-    movies = np.unique(np.concatenate([train["movieId"], test["movieId"]]))
+    def group_mean(train_code: np.ndarray, test_code: np.ndarray, n: int) -> np.ndarray:
+        count = np.bincount(train_code, minlength=n)
+        means = np.divide(np.bincount(train_code, ratings, minlength=n), count,
+                          out=np.full(n, global_mean), where=count > 0)
+        return means[test_code]
+
+    user_train, user_test, n_users = codes("userId")
+    movie_train, movie_test, n_movies = codes("movieId")
     biases_only = EvidenceConfig(damping=damping, genre_affinity=False, tag_affinity=False,
                                  item_neighbors=False)
-    items, user_evidence = fit_item_evidence(
-        np.searchsorted(users, train["userId"]), np.searchsorted(movies, train["movieId"]),
-        train["rating"].to_numpy(dtype=float), len(users), len(movies), None, None, biases_only)
-    bias = (items.global_mean + items.movie_bias[np.searchsorted(movies, test["movieId"])]
-            + user_evidence.bias[np.searchsorted(users, test["userId"])])
+    items, user_evidence = fit_item_evidence(user_train, movie_train, ratings, n_users, n_movies,
+                                             None, None, biases_only)
+    bias = items.global_mean + items.movie_bias[movie_test] + user_evidence.bias[user_test]
     return {
         "global_mean": np.full(len(test), global_mean),
-        "user_mean": group_mean("userId"),
-        "movie_mean": group_mean("movieId"),
+        "user_mean": group_mean(user_train, user_test, n_users),
+        "movie_mean": group_mean(movie_train, movie_test, n_movies),
         "bias": np.clip(bias, 0.5, 5.0),
     }
 

@@ -1,9 +1,10 @@
 """Stage: top-N quality: precision, recall and NDCG of the model's lists and of baselines.
 
-For each test user, every movie the user has not rated in training is ranked; relevant movies are
-the user's test ratings >= ``rank.relevant_rating``. The model ranks with the same scoring as
-recommend (:mod:`ranking`); the baselines are the most popular movies and the model's predicted
-rating alone (no popularity or co-rating term, no minimum count), to show what those buy.
+For each test user (at most ``rank.max_users``, a seeded sample), every movie the user has not
+rated in training is ranked; relevant movies are the user's test ratings >=
+``rank.relevant_rating``. The model ranks with the same scoring as recommend (:mod:`ranking`);
+the baselines are the most popular movies and the model's predicted rating alone (no popularity
+or co-rating term, no minimum count), to show what those buy.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def top_lists(model: RatingModel, train: pd.DataFrame, users: np.ndarray,
               rank: dict) -> dict[str, np.ndarray]:
     """Top-``k`` movie indices for each user: the model's lists and the baselines'."""
     counts = model.items_.movie_count
+    train = train[train["userId"].isin(users)]
     rated = train.assign(row=model.user_index(train["userId"].to_numpy()),
                          movie=model.movie_index(train["movieId"].to_numpy()))
     lists: dict[str, list[np.ndarray]] = {"model": [], "predicted_rating_only": [], "popular": []}
@@ -77,7 +79,8 @@ def main() -> None:
     parser.add_argument("--model", type=Path, required=True)
     add_evaluation_arguments(parser)
     args = parser.parse_args()
-    params = read_params(args.params)["rank"]
+    all_params = read_params(args.params)
+    params = all_params["rank"]
     k = params["k"]
 
     columns = ["userId", "movieId", "rating"]
@@ -86,6 +89,9 @@ def main() -> None:
     model = joblib.load(args.model)
     users = np.sort(test["userId"].unique())
     users = users[model.user_index(users) >= 0]  # test users with training ratings
+    if 0 < params["max_users"] < len(users):
+        rng = np.random.default_rng(all_params["split"]["seed"])
+        users = np.sort(rng.choice(users, size=params["max_users"], replace=False))
     relevant = relevant_sets(test, model, users, params["relevant_rating"])
     lists = top_lists(model, train, users, params)
     rows = []

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import sparse
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfTransformer
 
 from common import UserInputError, run_main
 from movie_features import MovieFeatures
@@ -18,34 +19,56 @@ from movielens import load_links, load_movies, load_tags
 from params import read_params
 from tmdb import numeric_features, read_cache
 
-_WORD = re.compile(r"[a-z0-9][a-z0-9']+")
+
+def movie_tokens(movies: pd.DataFrame, tags: pd.DataFrame) -> tuple[np.ndarray, pa.Array]:
+    """Token occurrences: ``genre:<Genre>`` per genre, ``tag:<word>`` per word of each tag.
+
+    Words are runs of ``[a-z0-9']`` starting with a letter or digit, at least two characters, not
+    an English stop word. Returns each occurrence's movie row (position in ``movies``) and token.
+    """
+    text = pa.chunked_array(pa.array(tags["tag"].astype("string").array)).combine_chunks()
+    text = text.cast(pa.string())
+    pieces = pc.split_pattern_regex(text, pattern="[^a-z0-9']+")
+    words = pc.utf8_ltrim(pc.list_flatten(pieces), characters="'")
+    tag_row = np.searchsorted(movies["movieId"].to_numpy(),
+                              tags["movieId"].to_numpy())[pc.list_parent_indices(pieces)]
+    keep = pc.and_(pc.greater_equal(pc.utf8_length(words), 2),
+                   pc.invert(pc.is_in(words, value_set=pa.array(sorted(ENGLISH_STOP_WORDS)))))
+    known = np.isin(tags["movieId"].to_numpy(), movies["movieId"].to_numpy())
+    keep = np.asarray(keep) & known[pc.list_parent_indices(pieces)]
+    genres = movies["genres"]
+    genre_row = np.repeat(np.arange(len(movies)), genres.map(len).to_numpy())
+    genre_tokens = pa.array(["genre:" + g for parts in genres for g in parts], type=pa.string())
+    tag_tokens = pc.binary_join_element_wise("tag:", pc.filter(words, pa.array(keep)), "")
+    return (np.concatenate([genre_row, tag_row[keep]]),
+            pa.concat_arrays([genre_tokens, tag_tokens]))
 
 
-def movie_tokens(movies: pd.DataFrame, tags: pd.DataFrame) -> list[list[str]]:
-    """One token list per movie: ``genre:<Genre>`` for each genre, ``tag:<word>`` per tag word."""
-    words = tags.assign(word=tags["tag"].str.findall(_WORD)).explode("word").dropna(subset="word")
-    words = words[~words["word"].isin(ENGLISH_STOP_WORDS)]
-    tag_tokens = ("tag:" + words["word"]).groupby(words["movieId"]).agg(list)
-    tokens_by_movie = tag_tokens.reindex(movies["movieId"]).to_numpy()
-    return [
-        [f"genre:{g}" for g in genres] + (list(tag_list) if isinstance(tag_list, list) else [])
-        for genres, tag_list in zip(movies["genres"], tokens_by_movie, strict=True)
-    ]
-
-
-def tfidf(documents: list[list[str]], max_features: int,
+def tfidf(rows: np.ndarray, tokens: pa.Array, n_movies: int, max_features: int,
           min_df: int) -> tuple[sparse.csr_matrix, list[str]]:
-    """TF-IDF of pre-tokenised documents, keeping the ``max_features`` most frequent tokens."""
-    vectorizer = TfidfVectorizer(analyzer=list, max_features=max_features, min_df=min_df,
-                                 dtype=np.float64)
-    try:
-        matrix = vectorizer.fit_transform(documents)
-    except ValueError as error:  # every token pruned, or no token at all
+    """TF-IDF of token occurrences as scikit-learn's ``TfidfVectorizer`` computes it.
+
+    Tokens in at least ``min_df`` movies, the ``max_features`` most frequent of them, in
+    alphabetical order; smoothed idf, rows scaled to unit length.
+    """
+    vocabulary = pc.unique(tokens)
+    vocabulary = vocabulary.take(pc.sort_indices(vocabulary))
+    codes = pc.index_in(tokens, value_set=vocabulary).to_numpy()
+    counts = sparse.csr_matrix((np.ones(len(codes)), (rows, codes)),
+                               shape=(n_movies, len(vocabulary)))
+    counts.sum_duplicates()
+    document_frequency = np.bincount(counts.indices, minlength=len(vocabulary))
+    kept = np.flatnonzero(document_frequency >= min_df)
+    if len(kept) == 0:
         raise UserInputError(
-            f"features.min_df = {min_df} leaves no genre or tag token ({error}); "
-            f"lower features.min_df (it counts movies a token must appear in)"
-        ) from None
-    return matrix.tocsr(), vectorizer.get_feature_names_out().tolist()
+            f"features.min_df = {min_df} leaves no genre or tag token (the most common is in "
+            f"{document_frequency.max(initial=0)} movies); lower features.min_df (it counts "
+            f"movies a token must appear in)")
+    if len(kept) > max_features:
+        frequency = np.asarray(counts.sum(axis=0)).ravel()
+        kept = np.sort(kept[(-frequency[kept]).argsort()[:max_features]])
+    matrix = TfidfTransformer().fit_transform(counts[:, kept])
+    return sparse.csr_matrix(matrix), vocabulary.take(kept).to_pylist()
 
 
 def build_movie_features(movies: pd.DataFrame, tags: pd.DataFrame, train: pd.DataFrame,
@@ -56,7 +79,7 @@ def build_movie_features(movies: pd.DataFrame, tags: pd.DataFrame, train: pd.Dat
     ``tmdb`` (the ``tmdb.TMDB_NUMERIC`` columns, row-aligned with ``movies``) joins the numeric
     features when given.
     """
-    matrix, names = tfidf(movie_tokens(movies, tags), max_features, min_df)
+    matrix, names = tfidf(*movie_tokens(movies, tags), len(movies), max_features, min_df)
     missing_year = movies["year"].isna()
     median_year = movies["year"].median() if not missing_year.all() else 0.0
     stats = train.groupby("movieId")["rating"].agg(["size", "mean"])

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from common import UserInputError, run_main
 from movielens import load_links
-from params import read_params
+from params import data_dir, read_params
 from tmdb import FIELDS, connect
 
 DEFAULT_BASE_URL = "https://api.themoviedb.org/3"
@@ -138,7 +138,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, help="MovieLens directory with links.csv "
-                                                      "(default: the data.dir param)")
+                                                      "(default: data/raw/<data.variant>)")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--cache", type=Path, default=Path("data/tmdb/tmdb.sqlite"))
     parser.add_argument("--base-url", default=os.environ.get("TMDB_BASE_URL", DEFAULT_BASE_URL),
@@ -155,9 +155,9 @@ def main() -> None:
         raise UserInputError(f"--rate {args.rate}: use a number of requests per second > 0")
     if args.retries < 0 or (args.limit is not None and args.limit < 0):
         raise UserInputError("--retries and --limit take whole numbers >= 0")
-    data_dir = args.data_dir or Path(read_params(args.params)["data"]["dir"])
+    movielens = args.data_dir or data_dir(read_params(args.params))
 
-    tmdb_ids = load_links(data_dir)["tmdbId"].dropna().astype(int).tolist()
+    tmdb_ids = load_links(movielens)["tmdbId"].dropna().astype(int).tolist()
     client = Client(args.base_url, api_key, args.rate, args.retries)
     connection = connect(args.cache)
     try:

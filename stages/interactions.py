@@ -1,4 +1,4 @@
-"""Stage: MovieLens ratings joined with movies and links, filtered, split into train and test."""
+"""Stage: MovieLens ratings of known movies, filtered, split into train and test."""
 
 from __future__ import annotations
 
@@ -11,31 +11,34 @@ import numpy as np
 import pandas as pd
 
 from common import UserInputError, atomic_path, run_main, write_json
-from movielens import FILES, INTERACTIONS_SCHEMA, load_links, load_movies, load_ratings
+from movielens import FILES, INTERACTIONS_SCHEMA, load_movies, load_ratings
 from params import read_params
 
 
-def build_interactions(ratings: pd.DataFrame, movies: pd.DataFrame,
-                       links: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Join ratings with titles and TMDB ids; return the table and how many ratings had no movie."""
-    table = ratings.merge(movies[["movieId", "title"]], on="movieId", how="inner")
-    table = table.merge(links[["movieId", "tmdbId"]], on="movieId", how="left")
-    table = table[list(INTERACTIONS_SCHEMA)].astype(INTERACTIONS_SCHEMA)
-    return table.sort_values(["userId", "movieId"], kind="stable").reset_index(drop=True), (
-        len(ratings) - len(table)
-    )
+def build_interactions(ratings: pd.DataFrame, movies: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Ratings (sorted by user, movie) of movies in ``movies``, and how many had no movie."""
+    known = np.isin(ratings["movieId"].to_numpy(), movies["movieId"].to_numpy())
+    table = ratings[list(INTERACTIONS_SCHEMA)]
+    if not known.all():
+        table = table[known]
+    return table.astype(INTERACTIONS_SCHEMA).reset_index(drop=True), int((~known).sum())
+
+
+def _counts_per_row(ids: np.ndarray) -> np.ndarray:
+    codes, uniques = pd.factorize(ids)
+    return np.bincount(codes, minlength=len(uniques))[codes]
 
 
 def filter_min_counts(table: pd.DataFrame, min_user_ratings: int,
                       min_movie_ratings: int) -> pd.DataFrame:
     """Repeatedly drop users and movies with fewer ratings than asked, until both filters hold."""
-    while True:
-        movie_counts = table["movieId"].map(table["movieId"].value_counts())
-        user_counts = table["userId"].map(table["userId"].value_counts())
-        keep = (movie_counts >= min_movie_ratings) & (user_counts >= min_user_ratings)
+    while min_user_ratings > 1 or min_movie_ratings > 1:
+        keep = ((_counts_per_row(table["movieId"].to_numpy()) >= min_movie_ratings)
+                & (_counts_per_row(table["userId"].to_numpy()) >= min_user_ratings))
         if keep.all():
-            return table.reset_index(drop=True)
+            break
         table = table[keep]
+    return table.reset_index(drop=True)
 
 
 def split_train_test(table: pd.DataFrame, strategy: str, test_size: float,
@@ -50,12 +53,14 @@ def split_train_test(table: pd.DataFrame, strategy: str, test_size: float,
         is_test = np.zeros(n, dtype=bool)
         is_test[rng.permutation(n)[: round(test_size * n)]] = True
     else:
-        order = table.sort_values(["userId", "timestamp", "movieId"], kind="stable").index
-        ranked = table.loc[order]
-        position = ranked.groupby("userId").cumcount().to_numpy()
-        size = ranked.groupby("userId")["userId"].transform("size").to_numpy()
-        is_test_sorted = position >= np.ceil(size * (1 - test_size))
-        is_test = pd.Series(is_test_sorted, index=order).reindex(table.index).to_numpy()
+        user = table["userId"].to_numpy()
+        order = np.lexsort((table["movieId"].to_numpy(), table["timestamp"].to_numpy(), user))
+        codes, uniques = pd.factorize(user[order], sort=False)  # users in order of appearance
+        size = np.bincount(codes, minlength=len(uniques))
+        first = np.r_[0, np.cumsum(size)[:-1]]
+        position = np.arange(n) - first[codes]
+        is_test = np.empty(n, dtype=bool)
+        is_test[order] = position >= np.ceil(size[codes] * (1 - test_size))
     train, test = table[~is_test], table[is_test]
     if train.empty or test.empty:
         raise UserInputError(
@@ -89,8 +94,7 @@ def main() -> None:
 
     ratings = load_ratings(args.data_dir)
     movies = load_movies(args.data_dir)
-    links = load_links(args.data_dir)
-    table, unknown_movies = build_interactions(ratings, movies, links)
+    table, unknown_movies = build_interactions(ratings, movies)
     if unknown_movies:
         print(f"dropped {unknown_movies} ratings of movies missing from movies.csv", file=sys.stderr)
     table = filter_min_counts(table, filters["min_user_ratings"], filters["min_movie_ratings"])

@@ -18,17 +18,21 @@ the test split never feeds a feature.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
-from sklearn.linear_model import Ridge
+from scipy import linalg, sparse
+from tqdm import tqdm
 
 from movie_features import MovieFeatures
 from movielens import RATING_MAX, RATING_MIN
 
+PROGRESS_ROWS = 2_000_000  # fits on more training ratings than this show progress
 GROUP_FEATURES = {
     "biases": ["movie_bias", "movie_log_count", "user_bias", "user_log_count"],
     "genre_affinity": ["user_genre_affinity"],
@@ -79,31 +83,53 @@ class UserEvidence:
 
     bias: np.ndarray
     count: np.ndarray
-    residuals: sparse.csr_matrix  # users x movies: rating - global mean - movie bias - user bias
+    residuals: sparse.csr_matrix | None  # users x movies: rating - global mean - movie bias
+    #                                       - user bias (kept for the item-neighbour features)
     genre_affinity: np.ndarray | None
     tag_affinity: np.ndarray | None
 
 
+def by_user(user_idx: np.ndarray, movie_idx: np.ndarray, values: np.ndarray, n_users: int,
+            n_movies: int) -> sparse.csr_matrix:
+    """Users x movies CSR of ``values``; linear time when rows come grouped by user, as training
+    ratings do (interactions are sorted by user and movie)."""
+    if len(user_idx) and (np.diff(user_idx) < 0).any():
+        order = np.argsort(user_idx, kind="stable")
+        user_idx, movie_idx, values = user_idx[order], movie_idx[order], values[order]
+    index_dtype = np.int32 if len(values) < np.iinfo(np.int32).max else np.int64
+    indptr = np.zeros(n_users + 1, dtype=index_dtype)
+    np.cumsum(np.bincount(user_idx, minlength=n_users), out=indptr[1:])
+    return sparse.csr_matrix((values, movie_idx.astype(index_dtype, copy=False), indptr),
+                             shape=(n_users, n_movies))
+
+
+def _to_array(matrix: np.ndarray | sparse.spmatrix) -> np.ndarray:
+    return matrix.toarray() if sparse.issparse(matrix) else np.asarray(matrix)
+
+
 def user_evidence(items: ItemEvidence, user_idx: np.ndarray, movie_idx: np.ndarray,
-                  ratings: np.ndarray, n_users: int, genres: sparse.csr_matrix,
+                  ratings: np.ndarray, n_users: int, genres: np.ndarray,
                   tokens: sparse.csr_matrix, config: EvidenceConfig) -> UserEvidence:
-    """Damped user biases, residuals and affinities from the users' evidence ratings."""
+    """Damped user biases, residuals and affinities from the users' evidence ratings.
+
+    ``genres`` is the dense movies x genres matrix (rows sum to 1), ``tokens`` the sparse TF-IDF
+    one; residuals are kept only if the item-neighbour features need them.
+    """
     n_movies = len(items.movie_bias)
     after_movie = ratings - items.global_mean - items.movie_bias[movie_idx]
     count = np.bincount(user_idx, minlength=n_users).astype(float)
     bias = _damped_mean(np.bincount(user_idx, after_movie, minlength=n_users), count,
                         config.damping)
-    residual = after_movie - bias[user_idx]
-    residuals = sparse.csr_matrix((residual, (user_idx, movie_idx)), shape=(n_users, n_movies))
-    rated = sparse.csr_matrix((np.ones_like(residual), (user_idx, movie_idx)),
-                              shape=(n_users, n_movies))
+    residuals = by_user(user_idx, movie_idx, after_movie - bias[user_idx], n_users, n_movies)
+    rated = sparse.csr_matrix((np.ones(residuals.nnz), residuals.indices, residuals.indptr),
+                              shape=residuals.shape)
 
-    def affinity(items_by_token: sparse.csr_matrix) -> np.ndarray:
-        return _damped_mean((residuals @ items_by_token).toarray(),
-                            (rated @ items_by_token).toarray(), config.affinity_damping)
+    def affinity(items_by_token: np.ndarray | sparse.csr_matrix) -> np.ndarray:
+        return _damped_mean(_to_array(residuals @ items_by_token),
+                            _to_array(rated @ items_by_token), config.affinity_damping)
 
     return UserEvidence(
-        bias=bias, count=count, residuals=residuals,
+        bias=bias, count=count, residuals=residuals if config.item_neighbors else None,
         genre_affinity=affinity(genres) if config.genre_affinity else None,
         tag_affinity=affinity(tokens) if config.tag_affinity else None,
     )
@@ -205,10 +231,27 @@ def fit_item_evidence(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: np.n
     return items, users
 
 
-def _row_dot(dense_by_user: np.ndarray, weights: sparse.csr_matrix, user_idx: np.ndarray,
-             movie_idx: np.ndarray) -> np.ndarray:
-    """``dense_by_user[u] . weights[m]`` for each (u, m) query row."""
-    return np.asarray(weights[movie_idx].multiply(dense_by_user[user_idx]).sum(axis=1)).ravel()
+def _row_dot(dense_by_user: np.ndarray, weights: np.ndarray | sparse.csr_matrix,
+             user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
+    """``dense_by_user[u] . weights[m]`` for each (u, m) query row.
+
+    Each movie has few non-zero weights (its genres, its tokens): they are padded to the longest
+    row, so the work is rows x that width, not rows x columns.
+    """
+    weights = sparse.csr_matrix(weights)
+    width = int(np.diff(weights.indptr).max(initial=0))
+    columns = np.zeros((weights.shape[0], width), dtype=np.int64)
+    values = np.zeros((weights.shape[0], width))
+    per_row = np.diff(weights.indptr)
+    movie = np.repeat(np.arange(weights.shape[0]), per_row)
+    slot = np.arange(weights.nnz) - np.repeat(weights.indptr[:-1], per_row)
+    columns[movie, slot], values[movie, slot] = weights.indices, weights.data
+    flat, n_columns = dense_by_user.ravel(), dense_by_user.shape[1]
+    out = np.zeros(len(user_idx))
+    base = user_idx.astype(np.int64) * n_columns
+    for t in range(width):
+        out += values[movie_idx, t] * flat[base + columns[movie_idx, t]]
+    return out
 
 
 def neighbor_scores(items: ItemEvidence, users: UserEvidence, user_idx: np.ndarray,
@@ -276,18 +319,86 @@ def evidence_matrices(items: ItemEvidence, users: UserEvidence, user_rows: np.nd
 
 
 def out_of_fold_features(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: np.ndarray,
-                         n_users: int, n_movies: int, genres: sparse.csr_matrix,
+                         n_users: int, n_movies: int, genres: np.ndarray,
                          tokens: sparse.csr_matrix, config: EvidenceConfig,
-                         fold: np.ndarray) -> np.ndarray:
-    """Evidence features of each training row, computed from the folds the row is not in."""
-    features = np.empty((len(ratings), len(config.feature_names)))
-    for k in np.unique(fold):
+                         fold: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Evidence features of each training row, computed from the folds the row is not in.
+
+    Written into ``out`` (rows x ``config.feature_names``) if given, else a new array.
+    """
+    features = np.empty((len(ratings), len(config.feature_names))) if out is None else out
+
+    def encode(k: int) -> None:
         held = fold == k
         items, users = fit_item_evidence(user_idx[~held], movie_idx[~held], ratings[~held],
                                          n_users, n_movies, genres, tokens, config)
         features[held] = evidence_features(items, users, user_idx[held], movie_idx[held], genres,
                                            tokens, config)
+
+    folds = np.unique(fold)
+    # folds are independent and write disjoint rows; numpy and scipy release the GIL in the heavy
+    # parts, so threads use the machine's cores with the same result as one after another
+    with ThreadPoolExecutor(max_workers=min(len(folds), os.cpu_count() or 1)) as pool:
+        list(tqdm(pool.map(encode, folds), total=len(folds), desc="out-of-fold evidence",
+                  unit="fold", file=sys.stderr, disable=len(ratings) < PROGRESS_ROWS, leave=False))
     return features
+
+
+@dataclass
+class LinearFit:
+    """A fitted linear model: ``predict(X) = X @ coef_ + intercept_``."""
+
+    coef_: np.ndarray
+    intercept_: float
+
+    def predict(self, design: np.ndarray | sparse.spmatrix) -> np.ndarray:
+        return np.asarray(design @ self.coef_).ravel() + self.intercept_
+
+
+def ridge_by_movie(content: sparse.csr_matrix | None, movie_idx: np.ndarray, dense: np.ndarray,
+                   y: np.ndarray, alpha: float, chunk: int = 1 << 20) -> LinearFit:
+    """Ridge with intercept on ``X = [content[movie_idx], dense]``, without building ``X``.
+
+    The same estimator as ``sklearn.linear_model.Ridge(alpha).fit(X, y)`` (exact solve): content
+    rows repeat per movie, so the centred Gram matrix and ``X^T y`` come from per-movie counts and
+    sums, one pass over the rows. Memory is that of ``dense``; time is linear in the rows.
+    """
+    n, n_dense = dense.shape
+    n_movies = 0 if content is None else content.shape[0]
+    y_mean, dense_mean = float(y.mean()), dense.mean(axis=0)
+    centred_y = y - y_mean
+    gram_dense = np.zeros((n_dense, n_dense))
+    dense_y = np.zeros(n_dense)
+    for start in range(0, n, chunk):
+        part = dense[start:start + chunk] - dense_mean
+        gram_dense += part.T @ part
+        dense_y += part.T @ centred_y[start:start + chunk]
+    if content is None:
+        gram, xty, means = gram_dense, dense_y, dense_mean
+    else:
+        counts = np.bincount(movie_idx, minlength=n_movies).astype(float)
+        content_mean = np.asarray(content.T @ counts).ravel() / n
+        gram_content = (content.T @ sparse.diags(counts) @ content).toarray()
+        gram_content -= n * np.outer(content_mean, content_mean)
+        dense_by_movie = np.column_stack([
+            np.bincount(movie_idx, dense[:, j] - dense_mean[j], minlength=n_movies)
+            for j in range(n_dense)]).reshape(n_movies, n_dense)
+        cross = np.asarray(content.T @ dense_by_movie)
+        gram = np.block([[gram_content, cross], [cross.T, gram_dense]])
+        xty = np.concatenate([content.T @ np.bincount(movie_idx, centred_y, minlength=n_movies),
+                              dense_y])
+        means = np.concatenate([content_mean, dense_mean])
+    coef = linalg.solve(gram + alpha * np.eye(len(gram)), xty, assume_a="pos")
+    return LinearFit(coef_=coef, intercept_=y_mean - float(means @ coef))
+
+
+def sample_per_user(user_idx: np.ndarray, about: int, rng: np.random.Generator) -> np.ndarray:
+    """Mask keeping each rating with probability ``min(1, about / user's ratings)``: about
+    ``about`` ratings of each user (all of a user with fewer); 0 keeps everything."""
+    if about == 0:
+        return np.ones(len(user_idx), dtype=bool)
+    per_user = np.bincount(user_idx)[user_idx]
+    return rng.random(len(user_idx)) < about / per_user
 
 
 def row_normalize(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
@@ -302,8 +413,8 @@ class RatingModel:
     Parameters are the ``train`` section of params.yaml: ``alpha`` (Ridge penalty), ``folds``
     (out-of-fold encoding), ``max_samples`` (-1: every training rating), ``seed``, ``content``
     (TF-IDF and year columns in the Ridge), the :class:`EvidenceConfig` fields, and
-    ``co_rating_exponent`` (the co-rating similarity that ranking uses, see
-    :func:`co_rating_similarity`).
+    ``co_rating_exponent`` and ``co_rating_max_per_user`` (the co-rating similarity that ranking
+    uses, see :func:`co_rating_similarity`, from about that many ratings of each user; 0: all).
     """
 
     def __init__(self, alpha: float = 1.0, folds: int = 5, max_samples: int = -1, seed: int = 0,
@@ -311,7 +422,7 @@ class RatingModel:
                  tag_affinity: bool = True, item_neighbors: bool = True,
                  affinity_damping: float = 5.0, neighbors: int = 100,
                  neighbor_shrinkage: float = 100.0, neighbor_damping: float = 1.0,
-                 co_rating_exponent: float = 0.7) -> None:
+                 co_rating_exponent: float = 0.7, co_rating_max_per_user: int = 0) -> None:
         self.alpha = alpha
         self.folds = folds
         self.max_samples = max_samples
@@ -326,6 +437,7 @@ class RatingModel:
         self.neighbor_shrinkage = neighbor_shrinkage
         self.neighbor_damping = neighbor_damping
         self.co_rating_exponent = co_rating_exponent
+        self.co_rating_max_per_user = co_rating_max_per_user
 
     def _config(self) -> EvidenceConfig:
         return EvidenceConfig(
@@ -342,7 +454,7 @@ class RatingModel:
         self.content_ = movie_features.content
         self.numeric_names_ = movie_features.numeric
         self.movie_numeric_ = movie_features.movies[self.numeric_names_].to_numpy(dtype=float)
-        self.genres_ = row_normalize(self._genre_matrix(movie_features.movies["genres"]))
+        self.genres_ = row_normalize(self._genre_matrix(movie_features.movies["genres"])).toarray()
         self.tokens_ = row_normalize(movie_features.content)
         content_names = list(movie_features.names) + self.numeric_names_ if self.content else []
         self.feature_names_ = content_names + config.feature_names
@@ -351,27 +463,42 @@ class RatingModel:
         if (movie_idx < 0).any():
             missing = ratings["movieId"].to_numpy()[movie_idx < 0][0]
             raise ValueError(f"training ratings include movies without features, e.g. {missing}")
-        self.user_ids_ = np.unique(ratings["userId"].to_numpy())
-        user_idx = np.searchsorted(self.user_ids_, ratings["userId"].to_numpy())
+        user_idx, self.user_ids_ = pd.factorize(ratings["userId"].to_numpy(), sort=True)
+        user_idx, movie_idx = user_idx.astype(np.int32), movie_idx.astype(np.int32)
         y = ratings["rating"].to_numpy(dtype=float)
         n_users, n_movies = len(self.user_ids_), len(self.movie_ids_)
 
-        evidence = out_of_fold_features(user_idx, movie_idx, y, n_users, n_movies, self.genres_,
-                                        self.tokens_, config,
-                                        fold=rng.integers(0, self.folds, size=len(y)))
-        rows = np.arange(len(y))
+        fold = rng.integers(0, self.folds, size=len(y))
+        rows = None
         if 0 < self.max_samples < len(y):
             rows = np.sort(rng.choice(len(y), size=self.max_samples, replace=False))
-        dense = self._dense(evidence[rows], movie_idx[rows])
-        self.dense_mean_ = dense.mean(axis=0)
-        self.dense_scale_ = dense.std(axis=0)
-        self.dense_scale_[self.dense_scale_ == 0] = 1.0
-        self.ridge_ = Ridge(alpha=self.alpha).fit(self._design(dense, movie_idx[rows]), y[rows])
-        self.items_, self.users_ = fit_item_evidence(user_idx, movie_idx, y, n_users, n_movies,
-                                                     self.genres_, self.tokens_, config)
-        self.co_rated_ = co_rating_similarity(user_idx, movie_idx, n_users, n_movies,
-                                              self.neighbors, self.co_rating_exponent)
-        self.n_samples_ = len(rows)
+        sample = sample_per_user(user_idx, self.co_rating_max_per_user, rng)
+        with ThreadPoolExecutor(max_workers=1) as background:  # what predictions use, meanwhile
+            evidence = background.submit(fit_item_evidence, user_idx, movie_idx, y, n_users,
+                                         n_movies, self.genres_, self.tokens_, config)
+            co_rated = background.submit(co_rating_similarity, user_idx[sample], movie_idx[sample],
+                                         n_users, n_movies, self.neighbors, self.co_rating_exponent)
+            # the Ridge's dense columns: the movie's numeric features (with content), then evidence
+            n_numeric = len(self.numeric_names_) if self.content else 0
+            dense = np.empty((len(y), n_numeric + len(config.feature_names)), order="F")
+            dense[:, :n_numeric] = self.movie_numeric_[movie_idx, :n_numeric]
+            out_of_fold_features(user_idx, movie_idx, y, n_users, n_movies, self.genres_,
+                                 self.tokens_, config, fold, out=dense[:, n_numeric:])
+            movie_idx_rows, y_rows = movie_idx, y
+            if rows is not None:
+                dense, movie_idx_rows, y_rows = dense[rows], movie_idx[rows], y[rows]
+            self.dense_mean_ = dense.mean(axis=0)
+            self.dense_scale_ = np.array([np.sqrt(np.mean((column - mean) ** 2)) for column, mean
+                                          in zip(dense.T, self.dense_mean_, strict=True)])
+            self.dense_scale_[self.dense_scale_ == 0] = 1.0
+            dense -= self.dense_mean_
+            dense /= self.dense_scale_
+            self.ridge_ = ridge_by_movie(self.content_ if self.content else None, movie_idx_rows,
+                                         dense, y_rows, self.alpha)
+            self.n_samples_ = len(y_rows)
+            del dense
+            self.items_, self.users_ = evidence.result()
+            self.co_rated_ = co_rated.result()
         return self
 
     @staticmethod
@@ -386,31 +513,27 @@ class RatingModel:
 
     def movie_index(self, movie_ids: np.ndarray) -> np.ndarray:
         """Column of each movie in the model's matrices (``movie_ids_``), -1 if unknown."""
-        position = np.clip(np.searchsorted(self.movie_ids_, movie_ids), 0, len(self.movie_ids_) - 1)
-        return np.where(self.movie_ids_[position] == movie_ids, position, -1)
+        return pd.Index(self.movie_ids_).get_indexer(np.asarray(movie_ids))
 
     def user_index(self, user_ids: np.ndarray) -> np.ndarray:
         """Row of each training user in ``users_``, -1 if unknown."""
-        position = np.clip(np.searchsorted(self.user_ids_, user_ids), 0, len(self.user_ids_) - 1)
-        return np.where(self.user_ids_[position] == user_ids, position, -1)
+        return pd.Index(self.user_ids_).get_indexer(np.asarray(user_ids))
 
     def _dense(self, evidence: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
         if not self.content:
             return evidence
         return np.hstack([self.movie_numeric_[movie_idx], evidence])
 
-    def _design(self, dense: np.ndarray, movie_idx: np.ndarray) -> sparse.csr_matrix:
-        scaled = sparse.csr_matrix((dense - self.dense_mean_) / self.dense_scale_)
-        if not self.content:
-            return scaled
-        return sparse.hstack([self.content_[movie_idx], scaled]).tocsr()
-
     def _predict_known_movies(self, users: UserEvidence, user_idx: np.ndarray,
                               movie_idx: np.ndarray) -> np.ndarray:
         evidence = evidence_features(self.items_, users, user_idx, movie_idx, self.genres_,
                                      self.tokens_, self._config())
-        design = self._design(self._dense(evidence, movie_idx), movie_idx)
-        return np.clip(self.ridge_.predict(design), RATING_MIN, RATING_MAX)
+        scaled = (self._dense(evidence, movie_idx) - self.dense_mean_) / self.dense_scale_
+        coef = self.ridge_.coef_
+        predicted = self.ridge_.intercept_ + scaled @ coef[len(coef) - scaled.shape[1]:]
+        if self.content:  # the same for every rating of a movie: computed once per movie
+            predicted += (self.content_ @ coef[: self.content_.shape[1]])[movie_idx]
+        return np.clip(predicted, RATING_MIN, RATING_MAX)
 
     def _fallback(self, user_bias: np.ndarray) -> np.ndarray:
         """Rating of a movie the model has never seen: global mean plus the user's bias."""
@@ -437,14 +560,16 @@ class RatingModel:
 
     def _with_empty_user(self) -> UserEvidence:
         users = self.users_
-        n_movies = users.residuals.shape[1]
 
         def add_zero_row(values: np.ndarray | None) -> np.ndarray | None:
             return None if values is None else np.vstack([values, np.zeros(values.shape[1])])
 
+        residuals = users.residuals
+        if residuals is not None:
+            residuals = sparse.vstack([residuals, sparse.csr_matrix((1, residuals.shape[1]))])
         return UserEvidence(
             bias=np.append(users.bias, 0.0), count=np.append(users.count, 0.0),
-            residuals=sparse.vstack([users.residuals, sparse.csr_matrix((1, n_movies))]).tocsr(),
+            residuals=None if residuals is None else residuals.tocsr(),
             genre_affinity=add_zero_row(users.genre_affinity),
             tag_affinity=add_zero_row(users.tag_affinity))
 

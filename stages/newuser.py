@@ -20,7 +20,7 @@ import pandas as pd
 
 from common import UserInputError, add_evaluation_arguments, atomic_path, run_main, write_json
 from metrics import ranking_metrics, rmse
-from model import EvidenceConfig, RatingModel, fit_movie_biases, user_evidence
+from model import EvidenceConfig, ItemEvidence, RatingModel, fit_movie_biases, user_evidence
 from movie_features import MovieFeatures
 from params import read_params
 from plotting import new_figure, save_png
@@ -29,10 +29,11 @@ from ranking import co_rating_scores, liked_matrix, ranking_scores, row_sets, to
 ORDERS = ("random", "earliest")
 
 
-def hold_out_users(ratings: pd.DataFrame, n_users: int, min_ratings: int,
+def hold_out_users(user_ids: pd.Series, n_users: int, min_ratings: int,
                    rng: np.random.Generator) -> np.ndarray:
-    """``n_users`` random user ids among those with at least ``min_ratings`` ratings."""
-    counts = ratings["userId"].value_counts().sort_index()
+    """``n_users`` random user ids among those with at least ``min_ratings`` ratings
+    (``user_ids`` holds the user of every rating)."""
+    counts = user_ids.value_counts().sort_index()
     eligible = counts.index[counts >= min_ratings].to_numpy()
     if n_users > len(eligible) // 2:
         raise UserInputError(
@@ -51,9 +52,13 @@ def reveal_order(ratings: pd.DataFrame, order: str, rng: np.random.Generator) ->
     return ordered.assign(position=ordered.groupby("userId").cumcount().to_numpy())
 
 
-def simulate(model: RatingModel, train: pd.DataFrame, newusers: pd.DataFrame, order: str,
+def simulate(model: RatingModel, items: ItemEvidence, newusers: pd.DataFrame, order: str,
              size: int, rank: dict, damping: float, rng: np.random.Generator) -> dict[str, float]:
-    """RMSE and top-N metrics of the model and the baselines for profiles of ``size`` ratings."""
+    """RMSE and top-N metrics of the model and the baselines for profiles of ``size`` ratings.
+
+    ``items`` holds the bias baseline's movie biases (damped by ``damping``), in the model's
+    movie order.
+    """
     ordered = reveal_order(newusers, order, rng)
     users = np.sort(ordered["userId"].unique())
     row = np.searchsorted(users, ordered["userId"].to_numpy())
@@ -74,8 +79,6 @@ def simulate(model: RatingModel, train: pd.DataFrame, newusers: pd.DataFrame, or
     profile_mean = profile.groupby(profile_row)["rating"].mean().to_numpy()
     biases_only = EvidenceConfig(damping=damping, genre_affinity=False, tag_affinity=False,
                                  item_neighbors=False)
-    items = fit_movie_biases(model.movie_index(train["movieId"].to_numpy()),
-                             train["rating"].to_numpy(dtype=float), len(model.movie_ids_), damping)
     folded = user_evidence(items, profile_row, model.movie_index(profile["movieId"].to_numpy()),
                            profile["rating"].to_numpy(dtype=float), len(users), None, None,
                            biases_only)
@@ -136,20 +139,26 @@ def main() -> None:
 
     columns = ["userId", "movieId", "rating", "timestamp"]
     train = pd.read_parquet(args.train, columns=columns)
-    ratings = pd.concat([train, pd.read_parquet(args.test, columns=columns)], ignore_index=True)
-    held_out = hold_out_users(ratings, simulation["users"], simulation["min_ratings"],
-                              np.random.default_rng(simulation["seed"]))
-    train = train[~train["userId"].isin(held_out)]
-    newusers = ratings[ratings["userId"].isin(held_out)]
+    test = pd.read_parquet(args.test, columns=columns)
+    held_out = hold_out_users(pd.concat([train["userId"], test["userId"]]), simulation["users"],
+                              simulation["min_ratings"], np.random.default_rng(simulation["seed"]))
+    in_train, in_test = train["userId"].isin(held_out), test["userId"].isin(held_out)
+    newusers = pd.concat([train[in_train], test[in_test]], ignore_index=True)
+    train = train[~in_train].reset_index(drop=True)
+    del test
     print(f"refitting the model without {len(held_out)} held-out users "
           f"({len(newusers)} ratings)", flush=True)
     model = RatingModel(**params["train"]).fit(train, MovieFeatures.load(args.features))
+    damping = params["evaluate"]["baseline_damping"]
+    baseline_items = fit_movie_biases(model.movie_index(train["movieId"].to_numpy()),
+                                      train["rating"].to_numpy(dtype=float),
+                                      len(model.movie_ids_), damping)
+    del train
     rows = []
     for order in ORDERS:
         rng = np.random.default_rng(simulation["seed"])
         for size in sizes:
-            results = simulate(model, train, newusers, order, size, rank,
-                               params["evaluate"]["baseline_damping"], rng)
+            results = simulate(model, baseline_items, newusers, order, size, rank, damping, rng)
             rows.append({"order": order, "profile_size": size} | results)
     table = pd.DataFrame(rows).round(6)
     metrics = {}

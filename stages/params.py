@@ -8,6 +8,7 @@ running with the default ``train.alpha``.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,12 +72,18 @@ def boolean() -> Rule:
     return Rule(lambda v: isinstance(v, bool), "true or false")
 
 
+def name() -> Rule:
+    return Rule(lambda v: isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", v)
+                is not None, "a name of letters, digits, '.', '_' and '-'")
+
+
 def text() -> Rule:
     return Rule(lambda v: isinstance(v, str) and v.strip() != "", "a non-empty string")
 
 
+RAW_DATA = Path("data/raw")  # data/raw/<data.variant>, written by the download stage
 SCHEMA: dict[str, dict[str, Rule]] = {
-    "data": {"dir": text()},
+    "data": {"variant": name(), "url": text()},
     "interactions": {
         "min_user_ratings": integer(1),
         "min_movie_ratings": integer(1),
@@ -106,6 +113,7 @@ SCHEMA: dict[str, dict[str, Rule]] = {
         "neighbor_shrinkage": number(0),
         "neighbor_damping": number(0, open_low=True),
         "co_rating_exponent": number(0, 1),
+        "co_rating_max_per_user": integer(0),
     },
     "evaluate": {
         "baseline_damping": number(0),
@@ -119,6 +127,7 @@ SCHEMA: dict[str, dict[str, Rule]] = {
         "popularity_weight": number(0),
         "co_rating_weight": number(0),
         "min_ratings": integer(0),
+        "max_users": integer(1, also=(-1,)),
     },
     "recommend": {
         "demo_profile": text(),
@@ -177,6 +186,11 @@ def read_params(path: str | Path) -> dict[str, Any]:
                 + ", ".join(f"{section}.{key}" for key in missing)
             )
     return raw
+
+
+def data_dir(params: dict[str, Any]) -> Path:
+    """Where the ``download`` stage puts the MovieLens variant the params select."""
+    return RAW_DATA / params["data"]["variant"]
 
 
 def load_section(path: str | Path, section: str) -> dict[str, Any]:

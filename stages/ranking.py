@@ -51,5 +51,12 @@ def top_n(scores: np.ndarray, n: int) -> np.ndarray:
     missing places are -1.
     """
     scores = np.atleast_2d(scores)
-    best = np.argsort(-scores, axis=1, kind="stable")[:, :n]
+    n = min(n, scores.shape[1])
+    # the n-th best score of each row; all above it, then the lowest columns equal to it
+    kth = -np.partition(-scores, n - 1, axis=1)[:, n - 1:n]
+    above, equal = scores > kth, scores == kth
+    chosen = above | (equal & (np.cumsum(equal, axis=1) <= n - above.sum(axis=1, keepdims=True)))
+    columns = np.nonzero(chosen)[1].reshape(len(scores), n)  # ascending columns per row
+    values = np.take_along_axis(scores, columns, axis=1)
+    best = np.take_along_axis(columns, np.argsort(-values, axis=1, kind="stable"), axis=1)
     return np.where(np.isneginf(np.take_along_axis(scores, best, axis=1)), -1, best)

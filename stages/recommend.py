@@ -30,7 +30,7 @@ import yaml
 from common import UserInputError, atomic_path, run_main
 from model import RatingModel
 from movielens import RATING_MAX, RATING_MIN, YEAR_SUFFIX, load_links, load_movies, parse_year
-from params import read_params
+from params import data_dir, read_params
 from profiles import Profile, check_name, check_rating, list_profiles, load_profile, save_profile
 from ranking import co_rating_scores, liked_matrix, ranking_scores, top_n
 from tmdb import overviews, read_cache, trim
@@ -433,7 +433,8 @@ def main() -> None:
     parser.add_argument("--allow-untracked", action="store_true",
                         help="use a model even if dvc.lock does not record its hash")
     parser.add_argument("--model", type=Path, default=Path("models/model.joblib"))
-    parser.add_argument("--data-dir", type=Path, help="MovieLens directory (default: data.dir)")
+    parser.add_argument("--data-dir", type=Path,
+                        help="MovieLens directory (default: data/raw/<data.variant>)")
     parser.add_argument("--profiles-dir", type=Path, default=Path("profiles"))
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--lock", type=Path, default=Path("dvc.lock"))
@@ -459,7 +460,7 @@ def main() -> None:
     model = joblib.load(args.model)
     print(describe_model(args.model, md5, args.model.parent / "mlflow_run.json",
                          project_root() / "mlflow.db"), file=sys.stderr)
-    catalog = Catalog.load(args.data_dir or Path(params["data"]["dir"]), model, args.tmdb_cache)
+    catalog = Catalog.load(args.data_dir or data_dir(params), model, args.tmdb_cache)
     recommender = Recommender(model, catalog, params["rank"])
     if profile is not None:
         report_unknown_movies(profile, recommender.catalog)

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-BUNDLED = ROOT / "data" / "raw" / "ml-latest-small"
+BUNDLED = ROOT / "data" / "bundled" / "ml-latest-small"
 GENRES = ["Action", "Comedy", "Drama", "Horror", "Romance", "Sci-Fi"]
 
 

@@ -21,10 +21,12 @@ from model import (
     fit_item_evidence,
     item_similarity,
     neighbor_scores,
+    ridge_by_movie,
     row_normalize,
+    sample_per_user,
     user_evidence,
 )
-from movielens import load_links, load_movies, load_ratings, load_tags
+from movielens import load_movies, load_ratings, load_tags
 
 
 def test_rmse_and_mae_by_hand():
@@ -68,22 +70,32 @@ def test_build_interactions_drops_and_counts_unknown_movies(movielens_dir):
     ratings = pd.concat([load_ratings(movielens_dir),
                          pd.DataFrame({"userId": [1], "movieId": [999_999], "rating": [4.0],
                                        "timestamp": [1]}).astype(load_ratings(movielens_dir).dtypes)])
-    interactions, dropped = build_interactions(ratings, load_movies(movielens_dir),
-                                               load_links(movielens_dir))
+    interactions, dropped = build_interactions(ratings, load_movies(movielens_dir))
     assert dropped == 1
-    assert list(interactions.columns) == ["userId", "movieId", "tmdbId", "rating", "timestamp", "title"]
-    assert (interactions["tmdbId"] == interactions["movieId"] + 1).all()
+    assert list(interactions.columns) == ["userId", "movieId", "rating", "timestamp"]
+    assert len(interactions) == len(ratings) - 1 and 999_999 not in interactions["movieId"].values
 
 
 def test_feature_names_say_where_tokens_came_from(movielens_dir):
     movies, tags = load_movies(movielens_dir), load_tags(movielens_dir)
-    tokens = movie_tokens(movies, tags)
-    assert tokens[0][-3:] == ["tag:dark", "tag:comedy", "tag:dark"]
-    assert all(token.startswith(("genre:", "tag:")) for doc in tokens for token in doc)
+    rows, tokens = movie_tokens(movies, tags)
+    first_movie = [token for row, token in zip(rows, tokens.to_pylist(), strict=True) if row == 0]
+    assert first_movie[-3:] == ["tag:dark", "tag:comedy", "tag:dark"]
+    assert all(token.startswith(("genre:", "tag:")) for token in tokens.to_pylist())
     train = load_ratings(movielens_dir)[["movieId", "rating"]]
     features = build_movie_features(movies, tags, train, max_features=100, min_df=1)
     assert "tag:dark" in features.names and "genre:Drama" in features.names
     assert features.content.shape == (len(movies), len(features.names))
+
+
+def test_tag_words_follow_the_documented_rule():
+    movies = pd.DataFrame({"movieId": [1], "genres": [[]]})
+    tags = pd.DataFrame({"movieId": [1, 1, 1, 2],
+                         "tag": ["it's 'quoted' a", "sci-fi/noir the", "''", "unknown movie"]})
+    rows, tokens = movie_tokens(movies, tags)
+    assert sorted(tokens.to_pylist()) == ["tag:fi", "tag:it's", "tag:noir", "tag:quoted'",
+                                          "tag:sci"]
+    assert rows.tolist() == [0] * 5
 
 
 def test_movie_rating_statistics_come_from_the_given_training_ratings_only(movielens_dir):
@@ -110,6 +122,9 @@ def test_damped_biases_by_hand():
     # user 0: residuals 4-3-1=0 and 0-3+1.5=-1.5 -> -1.5 / 3
     assert users.bias.tolist() == [-0.5, pytest.approx(1 / 2)]
     assert items.movie_count.tolist() == [2, 1, 0]
+    assert users.residuals is None  # kept only for the item-neighbour features
+    with_neighbors = EvidenceConfig(damping=1.0, genre_affinity=False, tag_affinity=False)
+    _, users = fit_item_evidence(user, movie, rating, 2, 3, None, None, with_neighbors)
     assert users.residuals.toarray()[0].tolist() == [0.5, -1.0, 0.0]
 
 
@@ -299,3 +314,31 @@ def test_co_rating_similarity_and_scores():
     liked = liked_matrix(np.array([0, 0]), np.array([0, 2]), np.array([5.0, 4.0]), 1, 3, 4.0)
     scores = co_rating_scores(sparse.csr_matrix(similarity), liked)
     assert scores[0].tolist() == pytest.approx([0, (2 / np.sqrt(6) + 1 / np.sqrt(3)) / 2, 0])
+
+
+@pytest.mark.parametrize("with_content", [True, False])
+def test_ridge_by_movie_is_scikit_learns_ridge(with_content):
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.default_rng(3)
+    n_movies, n_rows = 40, 3000
+    content = sparse.random(n_movies, 12, density=0.3, random_state=4, format="csr")
+    movie_idx = rng.integers(0, n_movies, n_rows)
+    dense = rng.normal([2000.0, 5.0, 0.0], [20.0, 1.0, 3.0], size=(n_rows, 3))  # uncentred
+    y = (content[movie_idx] @ rng.normal(size=12) + dense @ [0.01, -0.3, 0.2]
+         + rng.normal(0, 0.5, n_rows))
+    design = np.hstack([content[movie_idx].toarray(), dense]) if with_content else dense
+    for alpha in (0.1, 10.0, 1000.0):
+        expected = Ridge(alpha=alpha, solver="cholesky").fit(design, y)
+        fitted = ridge_by_movie(content if with_content else None, movie_idx, dense, y, alpha,
+                                chunk=700)
+        np.testing.assert_allclose(fitted.coef_, expected.coef_, rtol=1e-6, atol=1e-9)
+        assert fitted.intercept_ == pytest.approx(expected.intercept_, rel=1e-6)
+        np.testing.assert_allclose(fitted.predict(design), expected.predict(design), rtol=1e-9)
+
+
+def test_sample_per_user_keeps_about_that_many_of_each_user():
+    user_idx = np.repeat([0, 1, 2], [5, 400, 4000])
+    kept = np.bincount(user_idx[sample_per_user(user_idx, 50, np.random.default_rng(0))])
+    assert kept[0] == 5 and 30 < kept[1] < 70 and 30 < kept[2] < 70
+    assert sample_per_user(user_idx, 0, np.random.default_rng(0)).all()

@@ -1,0 +1,201 @@
+"""The whole pipeline at ml-latest scale on generated data: wall time and peak memory per stage.
+
+    python benchmarks/scale.py --scale 1.0 --work /tmp/scale      # 33.8M ratings (~10 min)
+    python benchmarks/scale.py --scale 0.01 --work /tmp/small     # the same code, seconds
+
+It generates ml-latest-shaped CSVs (``benchmarks/generate.py``), copies the project into
+``--work`` with them as a bundled variant, sets the large-data params (``LARGE_DATA``, see the
+README), and runs ``dvc repro --single-item`` for each stage in order, timing each with its peak
+resident memory (the DVC process and the stage's). Then, measured in the same run on the same
+training split, it compares the training fit with scikit-learn's ``Ridge`` on the explicit design
+matrix (the largest row sample that fits in ``--sklearn-rows``), and with the original design's
+200k-rating fit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import multiprocessing
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGES = ["check_params", "download", "interactions", "features", "train", "evaluate",
+          "evaluate_ranking", "newuser", "explain", "recommend", "track"]
+# params for ml-latest-sized data: the pairwise feature groups are off (see the README)
+LARGE_DATA = {"train": {"tag_affinity": False, "item_neighbors": False, "folds": 2,
+                        "co_rating_max_per_user": 10}}
+TARGETS = {"interactions": 30, "features": 10, "train": 20}
+
+
+def copy_project(destination: Path) -> None:
+    """The project's tracked and unignored files in a fresh git repository (DVC needs one)."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
+                            capture_output=True, text=True, check=True).stdout.split("\0")
+    for name in filter(None, listed):
+        if (ROOT / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, destination / name)
+    env = os.environ | {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@localhost",
+                        "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@localhost"}
+    for command in (["git", "init", "-q"], ["git", "add", "-A"],
+                    ["git", "commit", "-q", "-m", "benchmark copy"]):
+        subprocess.run(command, cwd=destination, env=env, check=True)
+
+
+def bundle(data: Path, destination: Path) -> None:
+    """Hard-link (or copy) generated CSVs into a bundled variant with its SHA256SUMS."""
+    destination.mkdir(parents=True)
+    lines = []
+    for path in sorted(data.glob("*.csv")):
+        try:
+            os.link(path, destination / path.name)
+        except OSError:
+            shutil.copyfile(path, destination / path.name)
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        lines.append(f"{digest.hexdigest()}  {path.name}\n")
+    (destination / "SHA256SUMS").write_text("".join(lines))
+
+
+def timed(command: list[str], cwd: Path) -> tuple[float, float]:
+    """Run ``command``; its wall seconds and peak resident GB (itself or any child it waited for)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(command)} failed in {cwd}")
+    return time.perf_counter() - start, usage.ru_maxrss / 2**20
+
+
+def _fit_probe(project: str, rows: int, method: str, connection) -> None:
+    """In a fresh process: fit one Ridge on ``rows`` training ratings; report seconds, peak GB."""
+    sys.path.insert(0, str(Path(project) / "stages"))
+    import numpy as np
+    import pandas as pd
+    from scipy import sparse
+    from sklearn.linear_model import Ridge
+
+    from model import RatingModel, ridge_by_movie
+    from movie_features import MovieFeatures
+
+    features = MovieFeatures.load(Path(project) / "data" / "features")
+    train = pd.read_parquet(Path(project) / "data" / "prepared" / "train.parquet",
+                            columns=["userId", "movieId", "rating"])
+    if rows < len(train):
+        train = train.iloc[np.sort(np.random.default_rng(0).choice(len(train), rows, False))]
+    if method == "ours_full_fit":
+        params = yaml.safe_load((Path(project) / "params.yaml").read_text())["train"]
+        start = time.perf_counter()
+        RatingModel(**params).fit(train, features)
+        seconds = time.perf_counter() - start
+    else:  # the same design for both: content of the movie, numeric features, user mean
+        index = pd.Index(features.movie_ids).get_indexer(train["movieId"].to_numpy())
+        user_mean = train.groupby("userId")["rating"].transform("mean").to_numpy()
+        dense = np.column_stack([features.movies[features.numeric].to_numpy(float)[index],
+                                 user_mean])
+        y = train["rating"].to_numpy(float)
+        start = time.perf_counter()
+        if method == "sklearn_ridge":
+            design = sparse.hstack([features.content[index], sparse.csr_matrix(dense)]).tocsr()
+            Ridge(alpha=10.0).fit(design, y)
+        else:
+            ridge_by_movie(features.content, index, dense, y, 10.0)
+        seconds = time.perf_counter() - start
+    connection.send((seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20))
+
+
+def probe(project: Path, rows: int, method: str) -> tuple[float, float]:
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_fit_probe, args=(str(project), rows, method, sender))
+    process.start()
+    result = receiver.recv()
+    process.join()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=1.0, help="share of ml-latest's size")
+    parser.add_argument("--work", type=Path, required=True, help="an empty working directory")
+    parser.add_argument("--data", type=Path, help="generated CSVs to reuse (else generated)")
+    parser.add_argument("--sklearn-rows", type=int, default=2_000_000,
+                        help="rows of the explicit design matrix scikit-learn's Ridge gets")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    if any(args.work.iterdir()):
+        parser.error(f"--work {args.work} is not empty")
+
+    data = args.data
+    if data is None:
+        data = args.work / "generated"
+        seconds, _ = timed([sys.executable, str(ROOT / "benchmarks" / "generate.py"), "--out",
+                            str(data), "--scale", str(args.scale)], args.work)
+        print(f"generated {data} in {seconds:.0f} s")
+    project = args.work / "project"
+    project.mkdir()
+    copy_project(project)
+    variant = f"generated-{args.scale:g}"
+    bundle(data, project / "data" / "bundled" / variant)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["data"]["variant"] = variant
+    for section, values in LARGE_DATA.items():
+        params[section].update(values)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+    print(f"\n{'stage':<18}{'wall s':>8}{'peak GB':>9}  target")
+    rows, total = [], 0.0
+    for stage in STAGES:
+        seconds, peak = timed(["dvc", "repro", "--single-item", stage], project)
+        if stage != "download":  # fetching the data is not part of the pipeline's target
+            total += seconds
+        target = f"<= {TARGETS[stage]} s" if stage in TARGETS else ""
+        rows.append({"stage": stage, "seconds": round(seconds, 1), "peak_gb": round(peak, 2)})
+        print(f"{stage:<18}{seconds:>8.1f}{peak:>9.2f}  {target}", flush=True)
+    evaluation = sum(r["seconds"] for r in rows if r["stage"] in {"evaluate", "evaluate_ranking"})
+    peak = max(r["peak_gb"] for r in rows)
+    print(f"{'evaluate (both)':<18}{evaluation:>8.1f}{'':>9}  <= 60 s")
+    print(f"{'dvc repro':<18}{total:>8.1f}{peak:>9.2f}  <= 180 s, <= 6 GB "
+          f"(sum of the stages above but download)")
+
+    summary = json.loads((project / "data" / "prepared" / "summary.json").read_text())
+    n_train = summary["train"]
+    sample = min(args.sklearn_rows, n_train)
+    print(f"\nRidge fits, same training split ({n_train:,} ratings), each in a fresh process:")
+    fits = {
+        "ours: whole train stage fit, all rows": probe(project, n_train, "ours_full_fit"),
+        "ours: sufficient-statistics Ridge, all rows": probe(project, n_train, "ours_ridge"),
+        f"ours: sufficient-statistics Ridge, {sample:,} rows": probe(project, sample, "ours_ridge"),
+        f"scikit-learn Ridge, explicit design, {sample:,} rows": probe(project, sample,
+                                                                      "sklearn_ridge"),
+        "original design: scikit-learn Ridge, 200,000 rows": probe(project, min(200_000, n_train),
+                                                                   "sklearn_ridge"),
+    }
+    for name, (seconds, peak_gb) in fits.items():
+        print(f"  {name:<58}{seconds:>8.1f} s{peak_gb:>7.2f} GB")
+    ours, ours_peak = fits["ours: whole train stage fit, all rows"]
+    sklearn, sklearn_peak = fits[f"scikit-learn Ridge, explicit design, {sample:,} rows"]
+    original, _ = fits["original design: scikit-learn Ridge, 200,000 rows"]
+    print(f"ratios: our fit on all {n_train:,} rows takes {ours / sklearn:.2f}x the time and "
+          f"{ours_peak / sklearn_peak:.2f}x the memory of scikit-learn's Ridge on {sample:,} rows "
+          f"({n_train / sample:.1f}x fewer rows); {ours / original:.2f}x the original's 200k fit")
+    (args.work / "scale.json").write_text(json.dumps({"stages": rows, "fits": {
+        name: {"seconds": round(s, 2), "peak_gb": round(g, 2)} for name, (s, g) in fits.items()},
+        "train_ratings": n_train}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
