@@ -61,13 +61,15 @@ def split_train_test(table: pd.DataFrame, strategy: str, test_size: float,
         position = np.arange(n) - first[codes]
         is_test = np.empty(n, dtype=bool)
         is_test[order] = position >= np.ceil(size[codes] * (1 - test_size))
-    train, test = table[~is_test], table[is_test]
+    columns = {name: table[name].to_numpy() for name in table.columns}
+    train = pd.DataFrame({name: values[~is_test] for name, values in columns.items()})
+    test = pd.DataFrame({name: values[is_test] for name, values in columns.items()})
     if train.empty or test.empty:
         raise UserInputError(
             f"split.test_size = {test_size} leaves an empty {'train' if train.empty else 'test'} "
             f"split of {n} interactions; choose a test_size that keeps rows on both sides"
         )
-    return train.reset_index(drop=True), test.reset_index(drop=True)
+    return train, test
 
 
 def data_fingerprint(data_dir: Path) -> str:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from common import UserInputError
 
@@ -66,12 +68,14 @@ def _read_csv(path: Path, columns: dict[str, str]) -> pd.DataFrame:
                 f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(header)}; "
                 f"expected {', '.join(columns)}"
             )
-        try:
-            frame = pd.read_csv(path, **read_args)
-        except ValueError:
-            frame = pd.read_csv(path, **{**read_args, "dtype": "string", "na_values": None})
-            _raise_first_non_number(path, frame, numeric)
-            raise
+        frame = _read_with_arrow(path, columns, numeric)
+        if frame is None:  # the slower reader that can say which line is wrong
+            try:
+                frame = pd.read_csv(path, **read_args)
+            except ValueError:
+                frame = pd.read_csv(path, **{**read_args, "dtype": "string", "na_values": None})
+                _raise_first_non_number(path, frame, numeric)
+                raise
     except UnicodeDecodeError as error:
         raise UserInputError(
             f"{path}: not UTF-8 text (byte {error.object[error.start]:#04x} at offset "
@@ -88,6 +92,27 @@ def _read_csv(path: Path, columns: dict[str, str]) -> pd.DataFrame:
             _check_present(path, frame, name)
         if kind in {"id", "int", "optional_int"}:
             _check_integral(path, frame, name)
+    return frame
+
+
+def _read_with_arrow(path: Path, columns: dict[str, str], numeric: set[str]) -> pd.DataFrame | None:
+    """The file read by Arrow's multi-threaded reader, or None if it cannot read it as it is.
+
+    Same dtypes and missing values as the pandas reader (only an empty field is missing); any
+    problem sends the file to the pandas reader, whose errors name the line.
+    """
+    options = pacsv.ConvertOptions(
+        include_columns=list(columns),
+        column_types={name: pa.float64() if name in numeric else pa.string() for name in columns},
+        null_values=[""], strings_can_be_null=False, quoted_strings_can_be_null=False)
+    try:
+        table = pacsv.read_csv(path, convert_options=options)
+    except (pa.ArrowException, UnicodeDecodeError):
+        return None
+    frame = table.to_pandas()
+    for name in columns:
+        if name not in numeric:
+            frame[name] = frame[name].astype("string")
     return frame
 
 
