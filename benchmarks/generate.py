@@ -79,11 +79,12 @@ def sample_pairs(counts: np.ndarray, movie_p: np.ndarray,
     raise RuntimeError("could not draw distinct movies for every user")
 
 
-def generate(out: Path, scale: float, seed: int) -> dict[str, int]:
-    """Write movies, ratings, tags and links CSVs for ``scale`` x ml-latest into ``out``."""
+def generate(out: Path, scale: float, seed: int, movies: int | None = None) -> dict[str, int]:
+    """Write movies, ratings, tags and links CSVs for ``scale`` x ml-latest into ``out``
+    (``movies`` overrides the size of the catalogue)."""
     rng = np.random.default_rng(seed)
     # catalogues shrink slower than activity, so that small scales keep users' lists realistic
-    n_movies = max(int(FULL["movies"] * (scale ** 0.5 if scale < 1 else scale)), 50)
+    n_movies = movies or max(int(FULL["movies"] * (scale ** 0.5 if scale < 1 else scale)), 50)
     n_users = max(int(FULL["users"] * scale), 50)
     n_ratings = max(int(FULL["ratings"] * scale), 1000)
     n_tags = max(int(FULL["tags"] * scale), 100)

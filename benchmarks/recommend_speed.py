@@ -6,7 +6,8 @@
 The first part times what ``stages/recommend.py`` does on the pipeline's model: loading (model
 and catalogue) and refreshing the top 10 for a 20-rating profile (targets: loading <= 2 s,
 refresh <= 200 ms). With ``--movies N`` it also fits a model on generated MovieLens-shaped data
-with N movies (ml-latest has 86,537) and times the same refresh there (target <= 1 s). Times are
+with N movies (ml-latest has 86,537), with the large-data params of ``benchmarks/scale.py``, and
+times the same refresh there (target <= 1 s). Times are
 medians of ``--repeats`` runs; the reference printed beside them is a plain ``numpy`` argsort of
 the same number of scores, measured in the same run, so shared-machine noise shows in both.
 """
@@ -22,13 +23,12 @@ from pathlib import Path
 
 import joblib
 import numpy as np
-import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "stages"))
-GENRES = ["Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary",
-          "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi",
-          "Thriller", "War", "Western"]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from generate import FULL, generate  # noqa: E402
+from scale import LARGE_DATA  # noqa: E402
 
 from features import build_movie_features  # noqa: E402
 from model import RatingModel  # noqa: E402
@@ -36,36 +36,6 @@ from movielens import load_movies, load_ratings, load_tags  # noqa: E402
 from params import data_dir, read_params  # noqa: E402
 from profiles import Profile  # noqa: E402
 from recommend import Catalog, Recommender  # noqa: E402
-
-
-def generate_movielens(directory: Path, n_users: int, n_movies: int, n_ratings: int,
-                       seed: int) -> Path:
-    """A MovieLens-shaped directory: long-tailed movie popularity, biased half-star ratings."""
-    rng = np.random.default_rng(seed)
-    movie_ids = np.arange(1, n_movies + 1)
-    genre_count = rng.integers(1, 4, n_movies)
-    genre_lists = ["|".join(rng.choice(GENRES, size=c, replace=False)) for c in genre_count]
-    pd.DataFrame({"movieId": movie_ids,
-                  "title": [f"Movie {i} ({1930 + i % 90})" for i in movie_ids],
-                  "genres": genre_lists}).to_csv(directory / "movies.csv", index=False)
-    popularity = 1.0 / np.arange(1, n_movies + 1) ** 0.9
-    users = rng.integers(0, n_users, n_ratings)
-    movies = rng.choice(n_movies, size=n_ratings, p=popularity / popularity.sum())
-    pairs = np.unique(users.astype(np.int64) * n_movies + movies)
-    users, movies = pairs // n_movies, pairs % n_movies
-    rating = (3.5 + rng.normal(0, 0.4, n_users)[users] + rng.normal(0, 0.6, n_movies)[movies]
-              + rng.normal(0, 0.8, len(pairs)))
-    pd.DataFrame({"userId": users + 1, "movieId": movie_ids[movies],
-                  "rating": np.clip(np.round(rating * 2) / 2, 0.5, 5.0),
-                  "timestamp": 1_000_000_000 + np.arange(len(pairs))}).to_csv(
-        directory / "ratings.csv", index=False)
-    tagged = rng.choice(n_movies, size=n_movies // 4, replace=False)
-    pd.DataFrame({"userId": 1, "movieId": movie_ids[tagged],
-                  "tag": rng.choice(["funny", "dark", "classic", "twist", "slow"], len(tagged)),
-                  "timestamp": 1}).to_csv(directory / "tags.csv", index=False)
-    pd.DataFrame({"movieId": movie_ids, "imdbId": [f"{i:07d}" for i in movie_ids],
-                  "tmdbId": movie_ids}).to_csv(directory / "links.csv", index=False)
-    return directory
 
 
 def median_seconds(action, repeats: int) -> float:
@@ -101,8 +71,8 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "model.joblib")
     parser.add_argument("--movies", type=int, default=0,
                         help="also time a model over this many generated movies")
-    parser.add_argument("--ratings", type=int, default=1_000_000,
-                        help="ratings drawn for the generated data set")
+    parser.add_argument("--ratings", type=int, default=860_269,
+                        help="ratings of the generated data set")
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     params = read_params(ROOT / "params.yaml")
@@ -118,12 +88,12 @@ def main() -> None:
     if args.movies:
         with tempfile.TemporaryDirectory() as tmp:
             print(f"generating {args.movies} movies and fitting a model ...", flush=True)
-            data = generate_movielens(Path(tmp), n_users=5000, n_movies=args.movies,
-                                      n_ratings=args.ratings, seed=1)
+            data = Path(tmp)
+            generate(data, scale=args.ratings / FULL["ratings"], seed=1, movies=args.movies)
             ratings = load_ratings(data)
             features = build_movie_features(load_movies(data), load_tags(data), ratings,
                                             params["features"]["max_features"], min_df=1)
-            big = RatingModel(**params["train"]).fit(ratings, features)
+            big = RatingModel(**(params["train"] | LARGE_DATA["train"])).fit(ratings, features)
             catalog = Catalog.load(data, big)
             report(f"{args.movies} movies, {len(ratings)} ratings",
                    *time_refresh(Recommender(big, catalog, params["rank"]), args.repeats),

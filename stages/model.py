@@ -310,8 +310,9 @@ def evidence_matrices(items: ItemEvidence, users: UserEvidence, user_rows: np.nd
         residuals = users.residuals[user_rows]
         rated = residuals.copy()
         rated.data = np.ones_like(rated.data)
-        support = (rated @ abs(items.similarity).T).toarray()
-        score = (residuals @ items.similarity.T).toarray() / (support + config.neighbor_damping)
+        # (S @ R^T)^T, not R @ S^T: transposing the few user rows is cheap, the movie matrix not
+        support = (abs(items.similarity) @ rated.T).T.toarray()
+        score = (items.similarity @ residuals.T).T.toarray() / (support + config.neighbor_damping)
         log_support = np.log1p(support)
         yield score
         yield log_support
@@ -450,6 +451,7 @@ class RatingModel:
         """Fit on training ``ratings`` (userId, movieId, rating) and the movies' features."""
         rng = np.random.default_rng(self.seed)
         config = self._config()
+        self.__dict__.pop("_lookups", None)  # indexes of an earlier fit
         self.movie_ids_ = movie_features.movie_ids
         self.content_ = movie_features.content
         self.numeric_names_ = movie_features.numeric
@@ -513,11 +515,21 @@ class RatingModel:
 
     def movie_index(self, movie_ids: np.ndarray) -> np.ndarray:
         """Column of each movie in the model's matrices (``movie_ids_``), -1 if unknown."""
-        return pd.Index(self.movie_ids_).get_indexer(np.asarray(movie_ids))
+        return self._lookup("movie_ids_").get_indexer(np.asarray(movie_ids))
 
     def user_index(self, user_ids: np.ndarray) -> np.ndarray:
         """Row of each training user in ``users_``, -1 if unknown."""
-        return pd.Index(self.user_ids_).get_indexer(np.asarray(user_ids))
+        return self._lookup("user_ids_").get_indexer(np.asarray(user_ids))
+
+    def _lookup(self, ids: str) -> pd.Index:
+        """An index of ``getattr(self, ids)``, built once (and again after unpickling)."""
+        cache = self.__dict__.setdefault("_lookups", {})
+        if ids not in cache:
+            cache[ids] = pd.Index(getattr(self, ids))
+        return cache[ids]
+
+    def __getstate__(self) -> dict:
+        return {key: value for key, value in self.__dict__.items() if key != "_lookups"}
 
     def _dense(self, evidence: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
         if not self.content:

@@ -24,7 +24,7 @@ def row_sets(matrix: sparse.csr_matrix) -> list[set[int]]:
 def co_rating_scores(co_rated: sparse.csr_matrix, liked: sparse.csr_matrix) -> np.ndarray:
     """Mean co-rating similarity of every movie to each row's liked movies (0 with none liked)."""
     n_liked = np.asarray(liked.sum(axis=1)).ravel()
-    totals = (liked @ co_rated.T).toarray()
+    totals = (co_rated @ liked.T).T.toarray()  # transposing the few rows of liked is cheap
     return totals / np.maximum(n_liked, 1)[:, None]
 
 
