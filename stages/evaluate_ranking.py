@@ -10,11 +10,13 @@ or co-rating term, no minimum count), to show what those buy.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import joblib
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from common import add_evaluation_arguments, atomic_path, run_main, write_json
 from metrics import ranking_metrics
@@ -44,7 +46,9 @@ def top_lists(model: RatingModel, train: pd.DataFrame, users: np.ndarray,
     rated = train.assign(row=model.user_index(train["userId"].to_numpy()),
                          movie=model.movie_index(train["movieId"].to_numpy()))
     lists: dict[str, list[np.ndarray]] = {"model": [], "predicted_rating_only": [], "popular": []}
-    for start in range(0, len(users), BATCH):
+    batches = range(0, len(users), BATCH)
+    for start in tqdm(batches, desc="ranking test users", unit="batch", file=sys.stderr,
+                      disable=len(batches) < 4, leave=False):
         rows = model.user_index(users[start:start + BATCH])
         predicted = model.score_matrix(model.users_, rows, clip=False)
         seen = rated[rated["row"].isin(rows)]
