@@ -94,7 +94,7 @@ def main() -> None:
     params = read_params(args.params)
     filters, split = params["interactions"], params["split"]
 
-    print(f"reading {args.data_dir / 'ratings.csv'} ...", flush=True)
+    print(f"reading {args.data_dir / 'ratings.csv'} ...", file=sys.stderr, flush=True)
     ratings = load_ratings(args.data_dir)
     movies = load_movies(args.data_dir)
     table, unknown_movies = build_interactions(ratings, movies)
