@@ -15,6 +15,9 @@ from movielens import FILES, INTERACTIONS_SCHEMA, load_movies, load_ratings
 from params import read_params
 
 
+LARGE_FILE = 100 << 20  # ratings files larger than this get a line saying they are being read
+
+
 def build_interactions(ratings: pd.DataFrame, movies: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """Ratings (sorted by user, movie) of movies in ``movies``, and how many had no movie."""
     known = np.isin(ratings["movieId"].to_numpy(), movies["movieId"].to_numpy())
@@ -94,7 +97,10 @@ def main() -> None:
     params = read_params(args.params)
     filters, split = params["interactions"], params["split"]
 
-    print(f"reading {args.data_dir / 'ratings.csv'} ...", file=sys.stderr, flush=True)
+    ratings_csv = args.data_dir / "ratings.csv"
+    if ratings_csv.is_file() and ratings_csv.stat().st_size > LARGE_FILE:
+        print(f"reading {ratings_csv} ({ratings_csv.stat().st_size >> 20} MB) ...",
+              file=sys.stderr, flush=True)
     ratings = load_ratings(args.data_dir)
     movies = load_movies(args.data_dir)
     table, unknown_movies = build_interactions(ratings, movies)
