@@ -14,7 +14,6 @@ from common import UserInputError, atomic_path, run_main, write_json
 from movielens import FILES, INTERACTIONS_SCHEMA, load_movies, load_ratings
 from params import read_params
 
-
 LARGE_FILE = 100 << 20  # ratings files larger than this get a line saying they are being read
 
 
