@@ -15,7 +15,6 @@ matrix (the largest row sample that fits in ``--sklearn-rows``), and with the or
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import multiprocessing
 import os
@@ -29,6 +28,9 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "stages"))
+from common import file_digest  # noqa: E402
+
 STAGES = ["check_params", "download", "interactions", "features", "train", "evaluate",
           "evaluate_ranking", "newuser", "explain", "recommend", "track"]
 # params for ml-latest-sized data: the pairwise feature groups are off (see the README)
@@ -61,11 +63,7 @@ def bundle(data: Path, destination: Path) -> None:
             os.link(path, destination / path.name)
         except OSError:
             shutil.copyfile(path, destination / path.name)
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        lines.append(f"{digest.hexdigest()}  {path.name}\n")
+        lines.append(f"{file_digest(path, 'sha256')}  {path.name}\n")
     (destination / "SHA256SUMS").write_text("".join(lines))
 
 

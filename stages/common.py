@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import io
 import json
 import os
@@ -19,6 +20,15 @@ from scipy import sparse
 
 class UserInputError(Exception):
     """Something the user controls (a file, a param, an argument) is wrong; the message says how."""
+
+
+def file_digest(path: str | os.PathLike, algorithm: str) -> str:
+    """Hex digest (``hashlib`` algorithm name) of a file, read in 1 MB blocks."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def add_evaluation_arguments(parser: argparse.ArgumentParser) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import http.client
 import os
 import shutil
@@ -26,7 +25,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from common import UserInputError, run_main
+from common import UserInputError, file_digest, run_main
 from movielens import FILES
 from params import read_params
 
@@ -46,14 +45,6 @@ def _staging(out: Path) -> Iterator[Path]:
         os.replace(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def file_digest(path: Path, algorithm: str) -> str:
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(BLOCK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_sha256sums(directory: Path) -> None:

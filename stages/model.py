@@ -577,11 +577,10 @@ class RatingModel:
             return None if values is None else np.vstack([values, np.zeros(values.shape[1])])
 
         residuals = users.residuals
-        if residuals is not None:
-            residuals = sparse.vstack([residuals, sparse.csr_matrix((1, residuals.shape[1]))])
         return UserEvidence(
             bias=np.append(users.bias, 0.0), count=np.append(users.count, 0.0),
-            residuals=None if residuals is None else residuals.tocsr(),
+            residuals=None if residuals is None else sparse.vstack(
+                [residuals, sparse.csr_matrix((1, residuals.shape[1]))]).tocsr(),
             genre_affinity=add_zero_row(users.genre_affinity),
             tag_affinity=add_zero_row(users.tag_affinity))
 

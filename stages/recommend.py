@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import hashlib
 import io
 import json
 import re
@@ -27,7 +26,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from common import UserInputError, atomic_path, run_main
+from common import UserInputError, atomic_path, file_digest, run_main
 from model import RatingModel
 from movielens import RATING_MAX, RATING_MIN, YEAR_SUFFIX, load_links, load_movies, parse_year
 from params import data_dir, read_params
@@ -41,14 +40,6 @@ MEANING = {"i": (4.0, "interested"), "n": (2.0, "not_interested")}
 
 
 # --- provenance ------------------------------------------------------------------------------
-
-def file_md5(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 def locked_md5(lock_path: Path, out_path: Path) -> str | None:
     """The md5 that ``dvc.lock`` records for the output ``out_path``, if it records one."""
@@ -65,7 +56,7 @@ def locked_md5(lock_path: Path, out_path: Path) -> str | None:
 
 def check_provenance(model_path: Path, lock_path: Path, allow_untracked: bool) -> str:
     """Refuse a model whose bytes differ from what dvc.lock records; return its md5."""
-    actual = file_md5(model_path)
+    actual = file_digest(model_path, "md5")
     recorded = locked_md5(lock_path, model_path)
     if recorded != actual and not allow_untracked:
         what = "records no hash for it" if recorded is None else f"records md5 {recorded}"

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import socketserver
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +99,18 @@ def copy_project(destination: Path) -> Path:
                     ["git", "commit", "-q", "-m", "test copy"]):
         subprocess.run(command, cwd=destination, env=env, check=True)
     return destination
+
+
+@contextlib.contextmanager
+def serving(server: socketserver.BaseServer) -> Iterator[socketserver.BaseServer]:
+    """Run a local test server in a background thread for the block, then close it."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def git_env() -> dict[str, str]:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-import threading
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from conftest import BUNDLED, make_movielens, run_stage, write_params
+from conftest import BUNDLED, make_movielens, run_stage, serving, write_params
 
 
 class GroupLens(ThreadingHTTPServer):
@@ -70,12 +69,9 @@ def grouplens(tmp_path):
     source = make_movielens(tmp_path / "source", n_users=300, n_movies=60)
     archive = zipped(source, "ml-latest")
     md5 = hashlib.md5(archive).hexdigest()
-    server = GroupLens({"ml-latest.zip": archive, "ml-latest.zip.md5": f"{md5}  ml-latest.zip\n".encode()})
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server, source
-    server.shutdown()
-    server.server_close()
+    files = {"ml-latest.zip": archive, "ml-latest.zip.md5": f"{md5}  ml-latest.zip\n".encode()}
+    with serving(GroupLens(files)) as server:
+        yield server, source
 
 
 def run_download(tmp_path: Path, url: str, variant: str = "ml-latest",

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from common import UserInputError
+from common import UserInputError, file_digest
 from conftest import BUNDLED, ROOT, run_stage, write_params
 from profiles import Profile, check_name, load_profile, save_profile
-from recommend import Catalog, Recommender, file_md5, parse_answer, parse_rate, read_import
+from recommend import Catalog, Recommender, parse_answer, parse_rate, read_import
 from tmdb import connect
 
 
@@ -36,7 +36,7 @@ def trained(tmp_path_factory):
         result = run_stage(script, *args, "--params", params)
         assert result.returncode == 0, result.stderr
     model_path = root / "model.joblib"
-    lock = {"stages": {"train": {"outs": [{"path": str(model_path), "md5": file_md5(model_path)}]}}}
+    lock = {"stages": {"train": {"outs": [{"path": str(model_path), "md5": file_digest(model_path, "md5")}]}}}
     (root / "dvc.lock").write_text(yaml.safe_dump(lock))
     return root
 

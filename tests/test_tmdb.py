@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT, run_stage, write_params
+from conftest import ROOT, run_stage, serving, write_params
 from fetch_tmdb import Client, fetch
 from movie_features import MovieFeatures
 from tmdb import TMDB_NUMERIC, connect, numeric_features, read_cache, trim
@@ -82,13 +82,9 @@ class Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def server():
     """A fake TMDB: id 21 is unknown (404), 31 first answers 429 with Retry-After, 41 first 500."""
-    fake = FakeTmdb({21: [(404, {})] * 10, 31: [(429, {"Retry-After": "1"})],
-                     41: [(500, {})], 51: [(401, {})]})
-    thread = threading.Thread(target=fake.serve_forever, daemon=True)
-    thread.start()
-    yield fake
-    fake.shutdown()
-    fake.server_close()
+    with serving(FakeTmdb({21: [(404, {})] * 10, 31: [(429, {"Retry-After": "1"})],
+                           41: [(500, {})], 51: [(401, {})]})) as fake:
+        yield fake
 
 
 def fetch_cli(movielens_dir: Path, cache: Path, server: FakeTmdb, *args: object,
