@@ -13,7 +13,10 @@ A rating ``r(u, m)`` is explained by features that a strong recommender uses, ea
 
 For a training row the evidence is the training ratings of the *other* folds, so no row sees its
 own rating; for any other prediction it is the whole training split (or a new user's profile), so
-the test split never feeds a feature.
+the test split never feeds a feature. A new user's profile holds a handful of ratings, while a
+training user's other folds hold hundreds: so that the Ridge also learns from rows like a new
+user's, the user evidence of a random share of training users is cut to a small simulated profile
+(``small_profile_share``, sizes log-uniform from 3 to ``small_profile_max``).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from movie_features import MovieFeatures
 from movielens import RATING_MAX, RATING_MIN
 
 PROGRESS_ROWS = 2_000_000  # fits on more training ratings than this show progress
+SMALLEST_PROFILE = 3  # simulated profiles hold from this many ratings to small_profile_max
 GROUP_FEATURES = {
     "biases": ["movie_bias", "movie_log_count", "user_bias", "user_log_count"],
     "genre_affinity": ["user_genre_affinity"],
@@ -319,13 +323,28 @@ def evidence_matrices(items: ItemEvidence, users: UserEvidence, user_rows: np.nd
         yield score * log_support
 
 
+def small_profile_sizes(n_users: int, share: float, largest: int,
+                        rng: np.random.Generator) -> np.ndarray:
+    """Simulated profile size of each user: for a random ``share`` of the users, log-uniform from
+    ``SMALLEST_PROFILE`` to ``largest`` ratings; ``inf`` (all their evidence) for the others."""
+    simulated = rng.random(n_users) < share
+    sizes = np.exp(rng.uniform(np.log(SMALLEST_PROFILE), np.log(max(largest, SMALLEST_PROFILE)),
+                               n_users))
+    return np.where(simulated, np.round(sizes), np.inf)
+
+
 def out_of_fold_features(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: np.ndarray,
                          n_users: int, n_movies: int, genres: np.ndarray,
                          tokens: sparse.csr_matrix, config: EvidenceConfig,
-                         fold: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+                         fold: np.ndarray, out: np.ndarray | None = None,
+                         profile_size: np.ndarray | None = None,
+                         priority: np.ndarray | None = None) -> np.ndarray:
     """Evidence features of each training row, computed from the folds the row is not in.
 
-    Written into ``out`` (rows x ``config.feature_names``) if given, else a new array.
+    With ``profile_size`` (per user, see :func:`small_profile_sizes`) a user's evidence is about
+    that many of their other-fold ratings: each is kept if its ``priority`` (uniform in [0, 1), one
+    per row) is below ``size / other-fold ratings``; movie evidence still uses every other-fold
+    rating. Written into ``out`` (rows x ``config.feature_names``) if given, else a new array.
     """
     features = np.empty((len(ratings), len(config.feature_names))) if out is None else out
 
@@ -333,6 +352,12 @@ def out_of_fold_features(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: n
         held = fold == k
         items, users = fit_item_evidence(user_idx[~held], movie_idx[~held], ratings[~held],
                                          n_users, n_movies, genres, tokens, config)
+        if profile_size is not None:
+            available = np.bincount(user_idx[~held], minlength=n_users)
+            share = np.divide(profile_size, available, out=np.ones(n_users), where=available > 0)
+            kept = ~held & (priority < share[user_idx])
+            users = user_evidence(items, user_idx[kept], movie_idx[kept], ratings[kept], n_users,
+                                  genres, tokens, config)
         features[held] = evidence_features(items, users, user_idx[held], movie_idx[held], genres,
                                            tokens, config)
 
@@ -413,7 +438,9 @@ class RatingModel:
 
     Parameters are the ``train`` section of params.yaml: ``alpha`` (Ridge penalty), ``folds``
     (out-of-fold encoding), ``max_samples`` (-1: every training rating), ``seed``, ``content``
-    (TF-IDF and year columns in the Ridge), the :class:`EvidenceConfig` fields, and
+    (TF-IDF and year columns in the Ridge), the :class:`EvidenceConfig` fields,
+    ``small_profile_share`` and ``small_profile_max`` (simulated new-user profiles, see
+    :func:`out_of_fold_features`), and
     ``co_rating_exponent`` and ``co_rating_max_per_user`` (the co-rating similarity that ranking
     uses, see :func:`co_rating_similarity`, from about that many ratings of each user; 0: all).
     """
@@ -423,7 +450,8 @@ class RatingModel:
                  tag_affinity: bool = True, item_neighbors: bool = True,
                  affinity_damping: float = 5.0, neighbors: int = 100,
                  neighbor_shrinkage: float = 100.0, neighbor_damping: float = 1.0,
-                 co_rating_exponent: float = 0.7, co_rating_max_per_user: int = 0) -> None:
+                 co_rating_exponent: float = 0.7, co_rating_max_per_user: int = 0,
+                 small_profile_share: float = 0.0, small_profile_max: int = 60) -> None:
         self.alpha = alpha
         self.folds = folds
         self.max_samples = max_samples
@@ -439,6 +467,8 @@ class RatingModel:
         self.neighbor_damping = neighbor_damping
         self.co_rating_exponent = co_rating_exponent
         self.co_rating_max_per_user = co_rating_max_per_user
+        self.small_profile_share = small_profile_share
+        self.small_profile_max = small_profile_max
 
     def _config(self) -> EvidenceConfig:
         return EvidenceConfig(
@@ -475,6 +505,11 @@ class RatingModel:
         if 0 < self.max_samples < len(y):
             rows = np.sort(rng.choice(len(y), size=self.max_samples, replace=False))
         sample = sample_per_user(user_idx, self.co_rating_max_per_user, rng)
+        profile_size = priority = None
+        if self.small_profile_share > 0:
+            profile_size = small_profile_sizes(n_users, self.small_profile_share,
+                                               self.small_profile_max, rng)
+            priority = rng.random(len(y))
         with ThreadPoolExecutor(max_workers=1) as background:  # what predictions use, meanwhile
             evidence = background.submit(fit_item_evidence, user_idx, movie_idx, y, n_users,
                                          n_movies, self.genres_, self.tokens_, config)
@@ -485,7 +520,8 @@ class RatingModel:
             dense = np.empty((len(y), n_numeric + len(config.feature_names)), order="F")
             dense[:, :n_numeric] = self.movie_numeric_[movie_idx, :n_numeric]
             out_of_fold_features(user_idx, movie_idx, y, n_users, n_movies, self.genres_,
-                                 self.tokens_, config, fold, out=dense[:, n_numeric:])
+                                 self.tokens_, config, fold, out=dense[:, n_numeric:],
+                                 profile_size=profile_size, priority=priority)
             movie_idx_rows, y_rows = movie_idx, y
             if rows is not None:
                 dense, movie_idx_rows, y_rows = dense[rows], movie_idx[rows], y[rows]

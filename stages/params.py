@@ -114,6 +114,8 @@ SCHEMA: dict[str, dict[str, Rule]] = {
         "neighbor_damping": number(0, open_low=True),
         "co_rating_exponent": number(0, 1),
         "co_rating_max_per_user": integer(0),
+        "small_profile_share": number(0, 1),
+        "small_profile_max": integer(3),
     },
     "evaluate": {
         "baseline_damping": number(0),

@@ -7,10 +7,11 @@ import hashlib
 import joblib
 import numpy as np
 import pandas as pd
+import pytest
 from scipy import sparse
 
 from conftest import run_stage, write_params
-from model import EvidenceConfig, out_of_fold_features, row_normalize
+from model import EvidenceConfig, out_of_fold_features, row_normalize, small_profile_sizes
 
 
 def run_features_and_train(tmp_path, data_dir, prepared, params, name):
@@ -53,7 +54,8 @@ def test_changing_test_ratings_changes_no_feature_and_no_prediction(tmp_path, mo
                                   joblib.load(after / "model.joblib").predict(users, movies))
 
 
-def test_a_training_rows_own_rating_never_feeds_its_features():
+@pytest.mark.parametrize("simulated_profiles", [False, True])
+def test_a_training_rows_own_rating_never_feeds_its_features(simulated_profiles):
     rng = np.random.default_rng(0)
     n = 400
     user, movie = rng.integers(0, 20, n), rng.integers(0, 15, n)
@@ -61,9 +63,14 @@ def test_a_training_rows_own_rating_never_feeds_its_features():
     tokens = row_normalize(sparse.random(15, 6, density=0.5, random_state=1, format="csr"))
     config = EvidenceConfig(neighbors=5)
     fold = rng.integers(0, 5, n)
+    profiles = {}
+    if simulated_profiles:
+        profiles = {"profile_size": small_profile_sizes(20, 0.5, 10, rng),
+                    "priority": rng.random(n)}
 
     def features_of(ratings):
-        return out_of_fold_features(user, movie, ratings, 20, 15, tokens, tokens, config, fold)
+        return out_of_fold_features(user, movie, ratings, 20, 15, tokens, tokens, config, fold,
+                                    **profiles)
 
     baseline = features_of(rating)
     for row in (0, 17, 311):

@@ -21,9 +21,11 @@ from model import (
     fit_item_evidence,
     item_similarity,
     neighbor_scores,
+    out_of_fold_features,
     ridge_by_movie,
     row_normalize,
     sample_per_user,
+    small_profile_sizes,
     user_evidence,
 )
 from movielens import load_movies, load_ratings, load_tags
@@ -342,3 +344,33 @@ def test_sample_per_user_keeps_about_that_many_of_each_user():
     kept = np.bincount(user_idx[sample_per_user(user_idx, 50, np.random.default_rng(0))])
     assert kept[0] == 5 and 30 < kept[1] < 70 and 30 < kept[2] < 70
     assert sample_per_user(user_idx, 0, np.random.default_rng(0)).all()
+
+
+def test_small_profile_sizes_cut_the_chosen_share_of_users():
+    sizes = small_profile_sizes(10_000, 0.5, 60, np.random.default_rng(0))
+    simulated = np.isfinite(sizes)
+    assert 0.47 < simulated.mean() < 0.53
+    assert sizes[simulated].min() == 3 and sizes[simulated].max() == 60
+    # log-uniform: as many profiles of 3-13 ratings as of 13-60
+    assert abs((sizes[simulated] <= 13).mean() - 0.5) < 0.05
+    assert np.isinf(small_profile_sizes(100, 0.0, 60, np.random.default_rng(0))).all()
+
+
+def test_simulated_profiles_cut_the_user_evidence_of_training_rows():
+    rng = np.random.default_rng(0)
+    n_users, n_movies = 40, 300
+    user, movie = np.nonzero(rng.random((n_users, n_movies)) < 0.5)  # ~150 movies per user
+    n = len(user)
+    rating = rng.choice(np.arange(0.5, 5.5, 0.5), n)
+    tokens = row_normalize(sparse.random(n_movies, 6, density=0.5, random_state=1, format="csr"))
+    config = EvidenceConfig(neighbors=5)
+    fold = rng.integers(0, 5, n)
+    count = config.feature_names.index("user_log_count")
+    full = out_of_fold_features(user, movie, rating, n_users, n_movies, tokens, tokens, config, fold)
+    size = np.where(np.arange(n_users) % 2 == 0, 5.0, np.inf)
+    cut = out_of_fold_features(user, movie, rating, n_users, n_movies, tokens, tokens, config, fold,
+                               profile_size=size, priority=rng.random(n))
+    small = np.isfinite(size[user])
+    # about 5 of the ~120 other-fold ratings of the even users; all of the others'
+    assert np.expm1(cut[small, count]).mean() == pytest.approx(5, abs=1)
+    np.testing.assert_array_equal(cut[~small], full[~small])
