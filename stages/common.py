@@ -93,9 +93,9 @@ def save_sparse(path: str | os.PathLike, matrix: sparse.csr_matrix) -> None:
         "indices": matrix.indices,
         "indptr": matrix.indptr,
     }
-    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
         for name, array in arrays.items():
             buffer = io.BytesIO()
             np.lib.format.write_array(buffer, np.asanyarray(array), allow_pickle=False)
             archive.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)),
-                             buffer.getvalue(), compress_type=zipfile.ZIP_DEFLATED)
+                             buffer.getvalue())

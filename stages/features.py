@@ -11,13 +11,20 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import sparse
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfTransformer
 
 from common import UserInputError, run_main
 from movie_features import MovieFeatures
 from movielens import load_links, load_movies, load_tags
 from params import read_params
 from tmdb import numeric_features, read_cache
+
+STOP_WORDS_FILE = Path(__file__).with_name("stop_words.txt")
+
+
+def stop_words() -> list[str]:
+    """The English stop words of ``stop_words.txt`` (scikit-learn's list), sorted."""
+    lines = STOP_WORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return sorted(line for line in lines if line and not line.startswith("#"))
 
 
 def movie_tokens(movies: pd.DataFrame, tags: pd.DataFrame) -> tuple[np.ndarray, pa.Array]:
@@ -33,7 +40,7 @@ def movie_tokens(movies: pd.DataFrame, tags: pd.DataFrame) -> tuple[np.ndarray, 
     tag_row = np.searchsorted(movies["movieId"].to_numpy(),
                               tags["movieId"].to_numpy())[pc.list_parent_indices(pieces)]
     keep = pc.and_(pc.greater_equal(pc.utf8_length(words), 2),
-                   pc.invert(pc.is_in(words, value_set=pa.array(sorted(ENGLISH_STOP_WORDS)))))
+                   pc.invert(pc.is_in(words, value_set=pa.array(stop_words()))))
     known = np.isin(tags["movieId"].to_numpy(), movies["movieId"].to_numpy())
     keep = np.asarray(keep) & known[pc.list_parent_indices(pieces)]
     genres = movies["genres"]
@@ -67,8 +74,11 @@ def tfidf(rows: np.ndarray, tokens: pa.Array, n_movies: int, max_features: int,
     if len(kept) > max_features:
         frequency = np.asarray(counts.sum(axis=0)).ravel()
         kept = np.sort(kept[(-frequency[kept]).argsort()[:max_features]])
-    matrix = TfidfTransformer().fit_transform(counts[:, kept])
-    return sparse.csr_matrix(matrix), vocabulary.take(kept).to_pylist()
+    idf = np.log((1 + n_movies) / (1 + document_frequency[kept])) + 1  # smoothed idf
+    weighted = sparse.csr_matrix(counts[:, kept] @ sparse.diags(idf))
+    lengths = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
+    scale = np.divide(1.0, lengths, out=np.zeros_like(lengths), where=lengths > 0)
+    return sparse.csr_matrix(sparse.diags(scale) @ weighted), vocabulary.take(kept).to_pylist()
 
 
 def build_movie_features(movies: pd.DataFrame, tags: pd.DataFrame, train: pd.DataFrame,
@@ -82,15 +92,20 @@ def build_movie_features(movies: pd.DataFrame, tags: pd.DataFrame, train: pd.Dat
     matrix, names = tfidf(*movie_tokens(movies, tags), len(movies), max_features, min_df)
     missing_year = movies["year"].isna()
     median_year = movies["year"].median() if not missing_year.all() else 0.0
-    stats = train.groupby("movieId")["rating"].agg(["size", "mean"])
+    # per-movie sums by hashing the ids (linear); ratings of movies not in ``movies`` are ignored
+    codes, rated_ids = pd.factorize(train["movieId"].to_numpy())
+    row = pd.Index(rated_ids).get_indexer(movies["movieId"].to_numpy())  # -1: the appended 0
+    count = np.append(np.bincount(codes, minlength=len(rated_ids)), 0)[row]
+    total = np.append(np.bincount(codes, train["rating"].to_numpy(dtype=float),
+                                  minlength=len(rated_ids)), 0.0)[row]
     table = pd.DataFrame({
         "movieId": movies["movieId"].to_numpy(),
         "title": movies["title"].to_numpy(),
         "genres": movies["genres"].map("|".join).to_numpy(),
         "year": movies["year"].fillna(median_year).to_numpy(),
         "year_missing": missing_year.to_numpy(dtype="float64"),
-        "train_count": stats["size"].reindex(movies["movieId"]).fillna(0).astype("int64").to_numpy(),
-        "train_mean": stats["mean"].reindex(movies["movieId"]).astype("float64").to_numpy(),
+        "train_count": count.astype("int64"),
+        "train_mean": np.divide(total, count, out=np.full(len(count), np.nan), where=count > 0),
     })
     if tmdb is not None:
         table = pd.concat([table, tmdb.reset_index(drop=True)], axis=1)

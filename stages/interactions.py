@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from common import UserInputError, atomic_path, run_main, write_json
-from movielens import FILES, INTERACTIONS_SCHEMA, load_movies, load_ratings
+from movielens import FILES, INTERACTIONS_PARQUET, INTERACTIONS_SCHEMA, load_movies, load_ratings
 from params import read_params
 
 LARGE_FILE = 100 << 20  # ratings files larger than this get a line saying they are being read
@@ -64,8 +64,11 @@ def split_train_test(table: pd.DataFrame, strategy: str, test_size: float,
         is_test = np.empty(n, dtype=bool)
         is_test[order] = position >= np.ceil(size[codes] * (1 - test_size))
     columns = {name: table[name].to_numpy() for name in table.columns}
-    train = pd.DataFrame({name: values[~is_test] for name, values in columns.items()})
-    test = pd.DataFrame({name: values[is_test] for name, values in columns.items()})
+    train_rows, test_rows = np.flatnonzero(~is_test), np.flatnonzero(is_test)
+    train = pd.DataFrame({name: values.take(train_rows) for name, values in columns.items()},
+                         copy=False)
+    test = pd.DataFrame({name: values.take(test_rows) for name, values in columns.items()},
+                        copy=False)
     if train.empty or test.empty:
         raise UserInputError(
             f"split.test_size = {test_size} leaves an empty {'train' if train.empty else 'test'} "
@@ -126,7 +129,7 @@ def main() -> None:
     }
     for frame, out in ((train, args.train_out), (test, args.test_out)):
         with atomic_path(out) as tmp:
-            frame.to_parquet(tmp, index=False)
+            frame.to_parquet(tmp, index=False, **INTERACTIONS_PARQUET)
     write_json(args.summary_out, summary)
     print(f"wrote {summary['interactions']} interactions for {summary['users']} users and "
           f"{summary['movies']} movies ({len(train)} train, {len(test)} test)")

@@ -25,7 +25,7 @@ import os
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -224,14 +224,22 @@ def fit_movie_biases(movie_idx: np.ndarray, ratings: np.ndarray, n_movies: int,
 
 def fit_item_evidence(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: np.ndarray,
                       n_users: int, n_movies: int, genres: sparse.csr_matrix,
-                      tokens: sparse.csr_matrix,
-                      config: EvidenceConfig) -> tuple[ItemEvidence, UserEvidence]:
-    """Movie biases and similarities from evidence ratings, and the evidence of their users."""
+                      tokens: sparse.csr_matrix, config: EvidenceConfig,
+                      profiles: np.ndarray | None = None) -> tuple[ItemEvidence, UserEvidence]:
+    """Movie biases and similarities from evidence ratings, and the evidence of their users:
+    from every rating, or only from the ``profiles`` rows (a mask) if given."""
     items = fit_movie_biases(movie_idx, ratings, n_movies, config.damping)
-    users = user_evidence(items, user_idx, movie_idx, ratings, n_users, genres, tokens, config)
+    users = None
+    if profiles is None or config.item_neighbors:
+        users = user_evidence(items, user_idx, movie_idx, ratings, n_users, genres, tokens,
+                              config if profiles is None else replace(
+                                  config, genre_affinity=False, tag_affinity=False))
     if config.item_neighbors:
         items.similarity = item_similarity(users.residuals, config.neighbors,
                                            config.neighbor_shrinkage)
+    if profiles is not None:
+        users = user_evidence(items, user_idx[profiles], movie_idx[profiles], ratings[profiles],
+                              n_users, genres, tokens, config)
     return items, users
 
 
@@ -244,17 +252,18 @@ def _row_dot(dense_by_user: np.ndarray, weights: np.ndarray | sparse.csr_matrix,
     """
     weights = sparse.csr_matrix(weights)
     width = int(np.diff(weights.indptr).max(initial=0))
-    columns = np.zeros((weights.shape[0], width), dtype=np.int64)
-    values = np.zeros((weights.shape[0], width))
+    # slot t of every movie, contiguous: each pass gathers from two short 1-d arrays
+    columns = np.zeros((width, weights.shape[0]), dtype=np.int64)
+    values = np.zeros((width, weights.shape[0]))
     per_row = np.diff(weights.indptr)
     movie = np.repeat(np.arange(weights.shape[0]), per_row)
     slot = np.arange(weights.nnz) - np.repeat(weights.indptr[:-1], per_row)
-    columns[movie, slot], values[movie, slot] = weights.indices, weights.data
+    columns[slot, movie], values[slot, movie] = weights.indices, weights.data
     flat, n_columns = dense_by_user.ravel(), dense_by_user.shape[1]
     out = np.zeros(len(user_idx))
     base = user_idx.astype(np.int64) * n_columns
     for t in range(width):
-        out += values[movie_idx, t] * flat[base + columns[movie_idx, t]]
+        out += values[t].take(movie_idx) * flat.take(base + columns[t].take(movie_idx))
     return out
 
 
@@ -278,21 +287,33 @@ def neighbor_scores(items: ItemEvidence, users: UserEvidence, user_idx: np.ndarr
     return numerator / (support + damping), support
 
 
-def evidence_features(items: ItemEvidence, users: UserEvidence, user_idx: np.ndarray,
-                      movie_idx: np.ndarray, genres: sparse.csr_matrix, tokens: sparse.csr_matrix,
-                      config: EvidenceConfig) -> np.ndarray:
-    """The ``config.feature_names`` columns for (user, movie) rows of known users and movies."""
-    columns = [items.movie_bias[movie_idx], np.log1p(items.movie_count[movie_idx]),
-               users.bias[user_idx], np.log1p(users.count[user_idx])]
+def evidence_columns(items: ItemEvidence, users: UserEvidence, user_idx: np.ndarray,
+                     movie_idx: np.ndarray, genres: sparse.csr_matrix, tokens: sparse.csr_matrix,
+                     config: EvidenceConfig) -> Iterator[np.ndarray]:
+    """The ``config.feature_names`` columns for (user, movie) rows of known users and movies,
+    one at a time."""
+    yield items.movie_bias.take(movie_idx)
+    yield np.log1p(items.movie_count).take(movie_idx)
+    yield users.bias.take(user_idx)
+    yield np.log1p(users.count).take(user_idx)
     if config.genre_affinity:
-        columns.append(_row_dot(users.genre_affinity, genres, user_idx, movie_idx))
+        yield _row_dot(users.genre_affinity, genres, user_idx, movie_idx)
     if config.tag_affinity:
-        columns.append(_row_dot(users.tag_affinity, tokens, user_idx, movie_idx))
+        yield _row_dot(users.tag_affinity, tokens, user_idx, movie_idx)
     if config.item_neighbors:
         score, support = neighbor_scores(items, users, user_idx, movie_idx,
                                          config.neighbor_damping)
-        columns += [score, np.log1p(support), score * np.log1p(support)]
-    return np.column_stack(columns)
+        yield score
+        yield np.log1p(support)
+        yield score * np.log1p(support)
+
+
+def evidence_features(items: ItemEvidence, users: UserEvidence, user_idx: np.ndarray,
+                      movie_idx: np.ndarray, genres: sparse.csr_matrix, tokens: sparse.csr_matrix,
+                      config: EvidenceConfig) -> np.ndarray:
+    """:func:`evidence_columns` as a rows x ``config.feature_names`` matrix."""
+    return np.column_stack(list(evidence_columns(items, users, user_idx, movie_idx, genres, tokens,
+                                                 config)))
 
 
 def evidence_matrices(items: ItemEvidence, users: UserEvidence, user_rows: np.ndarray,
@@ -350,16 +371,19 @@ def out_of_fold_features(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: n
 
     def encode(k: int) -> None:
         held = fold == k
-        items, users = fit_item_evidence(user_idx[~held], movie_idx[~held], ratings[~held],
-                                         n_users, n_movies, genres, tokens, config)
+        other = np.flatnonzero(~held)
+        profiles = None
         if profile_size is not None:
-            available = np.bincount(user_idx[~held], minlength=n_users)
+            available = np.bincount(user_idx[other], minlength=n_users)
             share = np.divide(profile_size, available, out=np.ones(n_users), where=available > 0)
-            kept = ~held & (priority < share[user_idx])
-            users = user_evidence(items, user_idx[kept], movie_idx[kept], ratings[kept], n_users,
-                                  genres, tokens, config)
-        features[held] = evidence_features(items, users, user_idx[held], movie_idx[held], genres,
-                                           tokens, config)
+            profiles = priority[other] < share[user_idx[other]]
+        items, users = fit_item_evidence(user_idx[other], movie_idx[other], ratings[other],
+                                         n_users, n_movies, genres, tokens, config, profiles)
+        rows = np.flatnonzero(held)
+        columns = evidence_columns(items, users, user_idx[rows], movie_idx[rows], genres, tokens,
+                                   config)
+        for j, column in enumerate(columns):  # column by column: no rows x features temporary
+            features[rows, j] = column
 
     folds = np.unique(fold)
     # folds are independent and write disjoint rows; numpy and scipy release the GIL in the heavy
@@ -372,22 +396,31 @@ def out_of_fold_features(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: n
 
 @dataclass
 class LinearFit:
-    """A fitted linear model: ``predict(X) = X @ coef_ + intercept_``."""
+    """A fitted linear model: ``predict(X) = X @ coef_ + intercept_``.
+
+    With ``dense_mean_`` and ``dense_scale_``, X's last columns are the dense ones standardized:
+    ``(dense - dense_mean_) / dense_scale_``.
+    """
 
     coef_: np.ndarray
     intercept_: float
+    dense_mean_: np.ndarray | None = None
+    dense_scale_: np.ndarray | None = None
 
     def predict(self, design: np.ndarray | sparse.spmatrix) -> np.ndarray:
         return np.asarray(design @ self.coef_).ravel() + self.intercept_
 
 
 def ridge_by_movie(content: sparse.csr_matrix | None, movie_idx: np.ndarray, dense: np.ndarray,
-                   y: np.ndarray, alpha: float, chunk: int = 1 << 20) -> LinearFit:
+                   y: np.ndarray, alpha: float, chunk: int = 1 << 20,
+                   standardize: bool = False) -> LinearFit:
     """Ridge with intercept on ``X = [content[movie_idx], dense]``, without building ``X``.
 
     The same estimator as ``sklearn.linear_model.Ridge(alpha).fit(X, y)`` (exact solve): content
     rows repeat per movie, so the centred Gram matrix and ``X^T y`` come from per-movie counts and
     sums, one pass over the rows. Memory is that of ``dense``; time is linear in the rows.
+    ``standardize`` fits on the dense columns scaled to unit standard deviation (the scaling is
+    applied to the Gram matrix, so ``dense`` is not copied).
     """
     n, n_dense = dense.shape
     n_movies = 0 if content is None else content.shape[0]
@@ -399,8 +432,15 @@ def ridge_by_movie(content: sparse.csr_matrix | None, movie_idx: np.ndarray, den
         part = dense[start:start + chunk] - dense_mean
         gram_dense += part.T @ part
         dense_y += part.T @ centred_y[start:start + chunk]
+    scale = None
+    if standardize:  # the centred Gram's diagonal holds n x each column's variance
+        scale = np.sqrt(np.diag(gram_dense) / n)
+        scale[scale == 0] = 1.0
+        gram_dense /= np.outer(scale, scale)
+        dense_y /= scale
+    fitted_mean = np.zeros(n_dense) if standardize else dense_mean
     if content is None:
-        gram, xty, means = gram_dense, dense_y, dense_mean
+        gram, xty, means = gram_dense, dense_y, fitted_mean
     else:
         counts = np.bincount(movie_idx, minlength=n_movies).astype(float)
         content_mean = np.asarray(content.T @ counts).ravel() / n
@@ -410,12 +450,15 @@ def ridge_by_movie(content: sparse.csr_matrix | None, movie_idx: np.ndarray, den
             np.bincount(movie_idx, dense[:, j] - dense_mean[j], minlength=n_movies)
             for j in range(n_dense)]).reshape(n_movies, n_dense)
         cross = np.asarray(content.T @ dense_by_movie)
+        if standardize:
+            cross /= scale
         gram = np.block([[gram_content, cross], [cross.T, gram_dense]])
         xty = np.concatenate([content.T @ np.bincount(movie_idx, centred_y, minlength=n_movies),
                               dense_y])
-        means = np.concatenate([content_mean, dense_mean])
+        means = np.concatenate([content_mean, fitted_mean])
     coef = linalg.solve(gram + alpha * np.eye(len(gram)), xty, assume_a="pos")
-    return LinearFit(coef_=coef, intercept_=y_mean - float(means @ coef))
+    return LinearFit(coef_=coef, intercept_=y_mean - float(means @ coef),
+                     dense_mean_=dense_mean if standardize else None, dense_scale_=scale)
 
 
 def sample_per_user(user_idx: np.ndarray, about: int, rng: np.random.Generator) -> np.ndarray:
@@ -423,8 +466,8 @@ def sample_per_user(user_idx: np.ndarray, about: int, rng: np.random.Generator) 
     ``about`` ratings of each user (all of a user with fewer); 0 keeps everything."""
     if about == 0:
         return np.ones(len(user_idx), dtype=bool)
-    per_user = np.bincount(user_idx)[user_idx]
-    return rng.random(len(user_idx)) < about / per_user
+    share = (about / np.bincount(user_idx)).astype(np.float32)
+    return rng.random(len(user_idx), dtype=np.float32) < share.take(user_idx)
 
 
 def row_normalize(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
@@ -500,7 +543,7 @@ class RatingModel:
         y = ratings["rating"].to_numpy(dtype=float)
         n_users, n_movies = len(self.user_ids_), len(self.movie_ids_)
 
-        fold = rng.integers(0, self.folds, size=len(y))
+        fold = rng.integers(0, self.folds, size=len(y), dtype=np.int8)
         rows = None
         if 0 < self.max_samples < len(y):
             rows = np.sort(rng.choice(len(y), size=self.max_samples, replace=False))
@@ -509,7 +552,7 @@ class RatingModel:
         if self.small_profile_share > 0:
             profile_size = small_profile_sizes(n_users, self.small_profile_share,
                                                self.small_profile_max, rng)
-            priority = rng.random(len(y))
+            priority = rng.random(len(y), dtype=np.float32)
         with ThreadPoolExecutor(max_workers=1) as background:  # what predictions use, meanwhile
             evidence = background.submit(fit_item_evidence, user_idx, movie_idx, y, n_users,
                                          n_movies, self.genres_, self.tokens_, config)
@@ -525,14 +568,9 @@ class RatingModel:
             movie_idx_rows, y_rows = movie_idx, y
             if rows is not None:
                 dense, movie_idx_rows, y_rows = dense[rows], movie_idx[rows], y[rows]
-            self.dense_mean_ = dense.mean(axis=0)
-            self.dense_scale_ = np.array([np.sqrt(np.mean((column - mean) ** 2)) for column, mean
-                                          in zip(dense.T, self.dense_mean_, strict=True)])
-            self.dense_scale_[self.dense_scale_ == 0] = 1.0
-            dense -= self.dense_mean_
-            dense /= self.dense_scale_
             self.ridge_ = ridge_by_movie(self.content_ if self.content else None, movie_idx_rows,
-                                         dense, y_rows, self.alpha)
+                                         dense, y_rows, self.alpha, standardize=True)
+            self.dense_mean_, self.dense_scale_ = self.ridge_.dense_mean_, self.ridge_.dense_scale_
             self.n_samples_ = len(y_rows)
             del dense
             self.items_, self.users_ = evidence.result()

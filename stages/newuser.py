@@ -144,7 +144,7 @@ def main() -> None:
                               simulation["min_ratings"], np.random.default_rng(simulation["seed"]))
     in_train, in_test = train["userId"].isin(held_out), test["userId"].isin(held_out)
     newusers = pd.concat([train[in_train], test[in_test]], ignore_index=True)
-    train = train[~in_train].reset_index(drop=True)
+    train = train.loc[~in_train, ["userId", "movieId", "rating"]].reset_index(drop=True)
     del test
     print(f"refitting the model without {len(held_out)} held-out users "
           f"({len(newusers)} ratings)", flush=True)

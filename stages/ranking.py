@@ -51,12 +51,16 @@ def top_n(scores: np.ndarray, n: int) -> np.ndarray:
     missing places are -1.
     """
     scores = np.atleast_2d(scores)
-    n = min(n, scores.shape[1])
-    # the n-th best score of each row; all above it, then the lowest columns equal to it
-    kth = -np.partition(-scores, n - 1, axis=1)[:, n - 1:n]
-    above, equal = scores > kth, scores == kth
-    chosen = above | (equal & (np.cumsum(equal, axis=1) <= n - above.sum(axis=1, keepdims=True)))
-    columns = np.nonzero(chosen)[1].reshape(len(scores), n)  # ascending columns per row
-    values = np.take_along_axis(scores, columns, axis=1)
-    best = np.take_along_axis(columns, np.argsort(-values, axis=1, kind="stable"), axis=1)
-    return np.where(np.isneginf(np.take_along_axis(scores, best, axis=1)), -1, best)
+    n_rows, n_columns = scores.shape
+    n = min(n, n_columns)
+    # the n-th best score of each row; every row has at least n scores at or above it, and these
+    # few candidates are sorted: best first, then the lower column
+    kth = np.partition(scores, n_columns - n, axis=1)[:, n_columns - n]
+    row, column = np.nonzero(scores >= kth[:, None])
+    value = scores[row, column]
+    order = np.lexsort((column, -value, row))
+    row, column, value = row[order], column[order], value[order]
+    place = np.arange(len(row)) - np.searchsorted(row, np.arange(n_rows))[row]
+    keep = place < n
+    best, best_value = column[keep].reshape(n_rows, n), value[keep].reshape(n_rows, n)
+    return np.where(np.isneginf(best_value), -1, best)

@@ -21,8 +21,10 @@ BUNDLED = ROOT / "data" / "bundled" / "ml-latest-small"
 GENRES = ["Action", "Comedy", "Drama", "Horror", "Romance", "Sci-Fi"]
 
 
-def make_movielens(directory: Path, n_users: int = 40, n_movies: int = 30, seed: int = 0) -> Path:
-    """Write a small, learnable MovieLens directory: ratings follow user and movie biases."""
+def make_movielens(directory: Path, n_users: int = 40, n_movies: int = 30, seed: int = 0,
+                   genre_taste: float = 0.0) -> Path:
+    """Write a small, learnable MovieLens directory: ratings follow user and movie biases, plus
+    (with ``genre_taste``, a standard deviation) each user's liking of the movie's genres."""
     rng = np.random.default_rng(seed)
     directory.mkdir(parents=True, exist_ok=True)
     movie_ids = np.arange(1, n_movies + 1) * 10
@@ -35,10 +37,13 @@ def make_movielens(directory: Path, n_users: int = 40, n_movies: int = 30, seed:
     }).to_csv(directory / "movies.csv", index=False)
     user_bias = rng.normal(0, 0.5, n_users)
     movie_bias = rng.normal(0, 0.7, n_movies)
+    taste = dict(zip(GENRES, rng.normal(0, genre_taste, (len(GENRES), n_users)) if genre_taste
+                     else np.zeros((len(GENRES), n_users)), strict=True))
     rows = []
     for user in range(n_users):
         for movie in rng.choice(n_movies, size=rng.integers(8, n_movies), replace=False):
-            rating = 3.5 + user_bias[user] + movie_bias[movie] + rng.normal(0, 0.3)
+            liking = np.mean([taste[g][user] for g in genres[movie].split("|")])
+            rating = 3.5 + user_bias[user] + movie_bias[movie] + liking + rng.normal(0, 0.3)
             rows.append((user + 1, movie_ids[movie], np.clip(np.round(rating * 2) / 2, 0.5, 5.0),
                          1_000_000 + len(rows)))
     pd.DataFrame(rows, columns=["userId", "movieId", "rating", "timestamp"]).to_csv(

@@ -6,13 +6,15 @@ import math
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from scipy import sparse
 
 from common import UserInputError
+from conftest import make_movielens
 from evaluate import baseline_predictions, error_by_activity, error_metrics, residual_histogram
 from explain import top_coefficients
-from features import build_movie_features, movie_tokens
+from features import build_movie_features, movie_tokens, stop_words, tfidf
 from interactions import build_interactions, filter_min_counts, split_train_test
 from metrics import mae, rmse
 from model import (
@@ -98,6 +100,26 @@ def test_tag_words_follow_the_documented_rule():
     assert sorted(tokens.to_pylist()) == ["tag:fi", "tag:it's", "tag:noir", "tag:quoted'",
                                           "tag:sci"]
     assert rows.tolist() == [0] * 5
+
+
+def test_stop_words_are_scikit_learns():
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    assert stop_words() == sorted(ENGLISH_STOP_WORDS)
+
+
+def test_tfidf_is_scikit_learns():
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    rng = np.random.default_rng(0)
+    rows = rng.integers(0, 30, 400)
+    tokens = pa.array([f"t{k:02d}" for k in rng.zipf(1.5, 400) % 40])
+    matrix, names = tfidf(rows, tokens, 31, max_features=12, min_df=2)  # movie 30: no token
+    counts = pd.crosstab(rows, tokens.to_numpy(zero_copy_only=False)).reindex(range(31),
+                                                                             fill_value=0)
+    expected = TfidfTransformer().fit_transform(counts[names].to_numpy())
+    assert len(names) == 12 and names == sorted(names)
+    np.testing.assert_allclose(matrix.toarray(), expected.toarray(), rtol=1e-12, atol=1e-15)
 
 
 def test_movie_rating_statistics_come_from_the_given_training_ratings_only(movielens_dir):
@@ -237,8 +259,13 @@ def test_genre_affinity_is_the_damped_mean_residual_per_genre():
     assert users.genre_affinity.tolist() == [[pytest.approx((1 - 0.5) / 2.5), (-0.5) / 1.5]]
 
 
-def test_a_profile_changes_the_predictions_toward_what_it_likes(fitted):
-    model, train, _ = fitted
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_profile_changes_the_predictions_toward_what_it_likes(tmp_path, seed):
+    data = make_movielens(tmp_path / "taste", n_users=60, seed=seed, genre_taste=1.0)
+    train, _ = split_train_test(load_ratings(data), "random", 0.2, np.random.default_rng(0))
+    features = build_movie_features(load_movies(data), load_tags(data), train, max_features=50,
+                                    min_df=1)
+    model = RatingModel(alpha=1.0, damping=5.0, folds=3, seed=0).fit(train, features)
     movies = np.sort(train["movieId"].unique())
     liked, disliked = movies[:5], movies[5:10]
     rated = np.r_[liked, disliked]
@@ -318,8 +345,9 @@ def test_co_rating_similarity_and_scores():
     assert scores[0].tolist() == pytest.approx([0, (2 / np.sqrt(6) + 1 / np.sqrt(3)) / 2, 0])
 
 
+@pytest.mark.parametrize("standardize", [False, True])
 @pytest.mark.parametrize("with_content", [True, False])
-def test_ridge_by_movie_is_scikit_learns_ridge(with_content):
+def test_ridge_by_movie_is_scikit_learns_ridge(with_content, standardize):
     from sklearn.linear_model import Ridge
 
     rng = np.random.default_rng(3)
@@ -329,14 +357,18 @@ def test_ridge_by_movie_is_scikit_learns_ridge(with_content):
     dense = rng.normal([2000.0, 5.0, 0.0], [20.0, 1.0, 3.0], size=(n_rows, 3))  # uncentred
     y = (content[movie_idx] @ rng.normal(size=12) + dense @ [0.01, -0.3, 0.2]
          + rng.normal(0, 0.5, n_rows))
-    design = np.hstack([content[movie_idx].toarray(), dense]) if with_content else dense
+    columns = (dense - dense.mean(axis=0)) / dense.std(axis=0) if standardize else dense
+    design = np.hstack([content[movie_idx].toarray(), columns]) if with_content else columns
     for alpha in (0.1, 10.0, 1000.0):
         expected = Ridge(alpha=alpha, solver="cholesky").fit(design, y)
         fitted = ridge_by_movie(content if with_content else None, movie_idx, dense, y, alpha,
-                                chunk=700)
+                                chunk=700, standardize=standardize)
         np.testing.assert_allclose(fitted.coef_, expected.coef_, rtol=1e-6, atol=1e-9)
         assert fitted.intercept_ == pytest.approx(expected.intercept_, rel=1e-6)
         np.testing.assert_allclose(fitted.predict(design), expected.predict(design), rtol=1e-9)
+        if standardize:
+            np.testing.assert_allclose(fitted.dense_mean_, dense.mean(axis=0), rtol=1e-12)
+            np.testing.assert_allclose(fitted.dense_scale_, dense.std(axis=0), rtol=1e-9)
 
 
 def test_sample_per_user_keeps_about_that_many_of_each_user():
