@@ -412,26 +412,21 @@ class LinearFit:
 
 
 def ridge_by_movie(content: sparse.csr_matrix | None, movie_idx: np.ndarray, dense: np.ndarray,
-                   y: np.ndarray, alpha: float, chunk: int = 1 << 20,
-                   standardize: bool = False) -> LinearFit:
+                   y: np.ndarray, alpha: float, standardize: bool = False) -> LinearFit:
     """Ridge with intercept on ``X = [content[movie_idx], dense]``, without building ``X``.
 
     The same estimator as ``sklearn.linear_model.Ridge(alpha).fit(X, y)`` (exact solve): content
     rows repeat per movie, so the centred Gram matrix and ``X^T y`` come from per-movie counts and
-    sums, one pass over the rows. Memory is that of ``dense``; time is linear in the rows.
+    sums; the dense columns' moments are one BLAS product, centred afterwards. Memory is that of
+    ``dense``; time is linear in the rows.
     ``standardize`` fits on the dense columns scaled to unit standard deviation (the scaling is
     applied to the Gram matrix, so ``dense`` is not copied).
     """
     n, n_dense = dense.shape
     n_movies = 0 if content is None else content.shape[0]
     y_mean, dense_mean = float(y.mean()), dense.mean(axis=0)
-    centred_y = y - y_mean
-    gram_dense = np.zeros((n_dense, n_dense))
-    dense_y = np.zeros(n_dense)
-    for start in range(0, n, chunk):
-        part = dense[start:start + chunk] - dense_mean
-        gram_dense += part.T @ part
-        dense_y += part.T @ centred_y[start:start + chunk]
+    gram_dense = dense.T @ dense - n * np.outer(dense_mean, dense_mean)
+    dense_y = dense.T @ y - n * y_mean * dense_mean
     scale = None
     if standardize:  # the centred Gram's diagonal holds n x each column's variance
         scale = np.sqrt(np.diag(gram_dense) / n)
@@ -446,15 +441,15 @@ def ridge_by_movie(content: sparse.csr_matrix | None, movie_idx: np.ndarray, den
         content_mean = np.asarray(content.T @ counts).ravel() / n
         gram_content = (content.T @ sparse.diags(counts) @ content).toarray()
         gram_content -= n * np.outer(content_mean, content_mean)
-        dense_by_movie = np.column_stack([
-            np.bincount(movie_idx, dense[:, j] - dense_mean[j], minlength=n_movies)
+        dense_by_movie = np.column_stack([  # per-movie sums of the centred columns
+            np.bincount(movie_idx, dense[:, j], minlength=n_movies) - counts * dense_mean[j]
             for j in range(n_dense)]).reshape(n_movies, n_dense)
         cross = np.asarray(content.T @ dense_by_movie)
         if standardize:
             cross /= scale
         gram = np.block([[gram_content, cross], [cross.T, gram_dense]])
-        xty = np.concatenate([content.T @ np.bincount(movie_idx, centred_y, minlength=n_movies),
-                              dense_y])
+        y_by_movie = np.bincount(movie_idx, y, minlength=n_movies) - counts * y_mean
+        xty = np.concatenate([content.T @ y_by_movie, dense_y])
         means = np.concatenate([content_mean, fitted_mean])
     coef = linalg.solve(gram + alpha * np.eye(len(gram)), xty, assume_a="pos")
     return LinearFit(coef_=coef, intercept_=y_mean - float(means @ coef),

@@ -362,7 +362,7 @@ def test_ridge_by_movie_is_scikit_learns_ridge(with_content, standardize):
     for alpha in (0.1, 10.0, 1000.0):
         expected = Ridge(alpha=alpha, solver="cholesky").fit(design, y)
         fitted = ridge_by_movie(content if with_content else None, movie_idx, dense, y, alpha,
-                                chunk=700, standardize=standardize)
+                                standardize=standardize)
         np.testing.assert_allclose(fitted.coef_, expected.coef_, rtol=1e-6, atol=1e-9)
         assert fitted.intercept_ == pytest.approx(expected.intercept_, rel=1e-6)
         np.testing.assert_allclose(fitted.predict(design), expected.predict(design), rtol=1e-9)
