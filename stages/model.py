@@ -372,12 +372,13 @@ def out_of_fold_features(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: n
     def encode(k: int) -> None:
         held = fold == k
         other = np.flatnonzero(~held)
+        other_users = user_idx[other]
         profiles = None
         if profile_size is not None:
-            available = np.bincount(user_idx[other], minlength=n_users)
+            available = np.bincount(other_users, minlength=n_users)
             share = np.divide(profile_size, available, out=np.ones(n_users), where=available > 0)
-            profiles = priority[other] < share[user_idx[other]]
-        items, users = fit_item_evidence(user_idx[other], movie_idx[other], ratings[other],
+            profiles = priority[other] < share[other_users]
+        items, users = fit_item_evidence(other_users, movie_idx[other], ratings[other],
                                          n_users, n_movies, genres, tokens, config, profiles)
         rows = np.flatnonzero(held)
         columns = evidence_columns(items, users, user_idx[rows], movie_idx[rows], genres, tokens,

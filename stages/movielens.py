@@ -94,9 +94,11 @@ def _read_csv(path: Path, columns: dict[str, str]) -> pd.DataFrame:
     if frame.empty:
         raise UserInputError(f"{path}: has a header but no data rows")
     for name, kind in columns.items():
+        if frame[name].dtype.kind != "f":  # parsed as integers: present and whole already
+            continue
         if kind in {"id", "int", "float"}:
             _check_present(path, frame, name)
-        if kind in {"id", "int", "optional_int"} and frame[name].dtype.kind == "f":
+        if kind in {"id", "int", "optional_int"}:
             _check_integral(path, frame, name)
     return frame
 

@@ -66,6 +66,7 @@ def simulate(model: RatingModel, items: ItemEvidence, newusers: pd.DataFrame, or
     profile, target = ordered[shown], ordered[~shown]
     profile_row, target_row = row[shown], row[~shown]
     actual = target["rating"].to_numpy(dtype=float)
+    profile_idx = model.movie_index(profile["movieId"].to_numpy())
 
     evidence = model.profiles_evidence(profile_row, profile["movieId"].to_numpy(),
                                        profile["rating"].to_numpy(), len(users))
@@ -79,9 +80,8 @@ def simulate(model: RatingModel, items: ItemEvidence, newusers: pd.DataFrame, or
     profile_mean = profile.groupby(profile_row)["rating"].mean().to_numpy()
     biases_only = EvidenceConfig(damping=damping, genre_affinity=False, tag_affinity=False,
                                  item_neighbors=False)
-    folded = user_evidence(items, profile_row, model.movie_index(profile["movieId"].to_numpy()),
-                           profile["rating"].to_numpy(dtype=float), len(users), None, None,
-                           biases_only)
+    folded = user_evidence(items, profile_row, profile_idx, profile["rating"].to_numpy(dtype=float),
+                           len(users), None, None, biases_only)
     bias_scores = np.clip(items.global_mean + items.movie_bias[None, :] + folded.bias[:, None],
                           0.5, 5.0)
     bias_predicted = np.where(known, bias_scores[target_row, np.maximum(target_idx, 0)],
@@ -90,7 +90,6 @@ def simulate(model: RatingModel, items: ItemEvidence, newusers: pd.DataFrame, or
     k = rank["k"]
     relevant = row_sets(liked_matrix(target_row, target_idx, actual, len(users),
                                      len(model.movie_ids_), rank["relevant_rating"]))
-    profile_idx = model.movie_index(profile["movieId"].to_numpy())
     liked = liked_matrix(profile_row, profile_idx, profile["rating"].to_numpy(), len(users),
                          len(model.movie_ids_), rank["relevant_rating"])
     co_rating = co_rating_scores(model.co_rated_, liked)
