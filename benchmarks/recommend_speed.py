@@ -35,6 +35,7 @@ from model import RatingModel  # noqa: E402
 from movielens import load_movies, load_ratings, load_tags  # noqa: E402
 from params import data_dir, read_params  # noqa: E402
 from profiles import Profile  # noqa: E402
+from ranking import SimilarMovies, fit_similar_movies  # noqa: E402
 from recommend import Catalog, Recommender  # noqa: E402
 
 
@@ -69,6 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "model.joblib")
+    parser.add_argument("--similar", type=Path, default=ROOT / "data" / "similar_movies.npz")
     parser.add_argument("--movies", type=int, default=0,
                         help="also time a model over this many generated movies")
     parser.add_argument("--ratings", type=int, default=860_269,
@@ -79,7 +81,8 @@ def main() -> None:
 
     start = time.perf_counter()
     model = joblib.load(args.model)
-    recommender = Recommender(model, Catalog.load(ROOT / data_dir(params), model),
+    similar = SimilarMovies.load(args.similar).for_movies(model.movie_ids_, args.similar)
+    recommender = Recommender(model, similar, Catalog.load(ROOT / data_dir(params), model),
                               params["rank"])
     loading = time.perf_counter() - start
     print(f"bundled data ({len(model.movie_ids_)} movies): loading {loading:.2f} s (target <= 2 s)")
@@ -94,9 +97,14 @@ def main() -> None:
             features = build_movie_features(load_movies(data), load_tags(data), ratings,
                                             params["features"]["max_features"], min_df=1)
             big = RatingModel(**(params["train"] | LARGE_DATA["train"])).fit(ratings, features)
+            settings = params["similar"] | LARGE_DATA["similar"]
+            big_similar = fit_similar_movies(
+                ratings, big.movie_ids_, settings["neighbors"], settings["exponent"],
+                settings["max_per_user"], np.random.default_rng(settings["seed"])).matrix
             catalog = Catalog.load(data, big)
             report(f"{args.movies} movies, {len(ratings)} ratings",
-                   *time_refresh(Recommender(big, catalog, params["rank"]), args.repeats),
+                   *time_refresh(Recommender(big, big_similar, catalog, params["rank"]),
+                                 args.repeats),
                    target=1.0)
 
 

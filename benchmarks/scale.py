@@ -39,8 +39,8 @@ from common import file_digest  # noqa: E402
 RUNNING = re.compile(r"^Running stage '([^']+)'")
 PAGE_GB = os.sysconf("SC_PAGE_SIZE") / 2**30
 # params for ml-latest-sized data: the pairwise feature groups are off (see the README)
-LARGE_DATA = {"train": {"tag_affinity": False, "item_neighbors": False, "folds": 2,
-                        "co_rating_max_per_user": 10}}
+LARGE_DATA = {"train": {"tag_affinity": False, "item_neighbors": False, "folds": 2},
+              "similar": {"max_per_user": 10}}
 TARGETS = {"interactions": 30, "features": 10, "train": 20}
 
 

@@ -79,8 +79,9 @@ def write_json(path: str | os.PathLike, data: object) -> None:
     write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def save_sparse(path: str | os.PathLike, matrix: sparse.csr_matrix) -> None:
-    """Save a CSR matrix in ``scipy.sparse.save_npz`` format, byte-identical for identical input.
+def save_sparse(path: str | os.PathLike, matrix: sparse.csr_matrix, **extra: np.ndarray) -> None:
+    """Save a CSR matrix in ``scipy.sparse.save_npz`` format, byte-identical for identical input,
+    with ``extra`` arrays beside it (``load_npz`` ignores them; ``np.load`` reads them).
 
     ``save_npz`` stamps the current time into its zip entries; this writes fixed timestamps instead
     so that reruns give the same file hash in ``dvc.lock``.
@@ -92,7 +93,7 @@ def save_sparse(path: str | os.PathLike, matrix: sparse.csr_matrix) -> None:
         "data": matrix.data,
         "indices": matrix.indices,
         "indptr": matrix.indptr,
-    }
+    } | extra
     with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
         for name, array in arrays.items():
             buffer = io.BytesIO()

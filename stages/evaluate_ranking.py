@@ -16,6 +16,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from tqdm import tqdm
 
 from common import add_evaluation_arguments, atomic_path, run_main, write_json
@@ -23,7 +24,7 @@ from metrics import ranking_metrics
 from model import RatingModel
 from params import read_params
 from plotting import new_figure, save_png
-from ranking import co_rating_scores, liked_matrix, ranking_scores, row_sets, top_n
+from ranking import SimilarMovies, co_rating_scores, liked_matrix, ranking_scores, row_sets, top_n
 
 BATCH = 256  # users scored at once (a batch holds BATCH x movies scores)
 
@@ -38,9 +39,10 @@ def relevant_sets(frame: pd.DataFrame, model: RatingModel, users: np.ndarray,
     return row_sets(liked)
 
 
-def top_lists(model: RatingModel, train: pd.DataFrame, users: np.ndarray,
-              rank: dict) -> dict[str, np.ndarray]:
-    """Top-``k`` movie indices for each user: the model's lists and the baselines'."""
+def top_lists(model: RatingModel, similar: sparse.csr_matrix, train: pd.DataFrame,
+              users: np.ndarray, rank: dict) -> dict[str, np.ndarray]:
+    """Top-``k`` movie indices for each user: the model's lists and the baselines'
+    (``similar``: the co-rating similarity, in the model's movie order)."""
     counts = model.items_.movie_count
     train = train[train["userId"].isin(users)]
     rated = train.assign(row=model.user_index(train["userId"].to_numpy()),
@@ -55,7 +57,7 @@ def top_lists(model: RatingModel, train: pd.DataFrame, users: np.ndarray,
         position = pd.Series(np.arange(len(rows)), index=rows)[seen["row"]].to_numpy()
         liked = liked_matrix(position, seen["movie"].to_numpy(), seen["rating"].to_numpy(),
                              len(rows), len(counts), rank["relevant_rating"])
-        co_rating = co_rating_scores(model.co_rated_, liked)
+        co_rating = co_rating_scores(similar, liked)
         candidates = {
             "model": ranking_scores(predicted, counts, co_rating, rank),
             "predicted_rating_only": predicted.copy(),
@@ -81,6 +83,7 @@ def plot_ranking(table: pd.DataFrame, k: int, path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--similar", type=Path, required=True, help="similar movies (npz)")
     add_evaluation_arguments(parser)
     args = parser.parse_args()
     all_params = read_params(args.params)
@@ -91,13 +94,14 @@ def main() -> None:
     train = pd.read_parquet(args.train, columns=columns)
     test = pd.read_parquet(args.test, columns=columns)
     model = joblib.load(args.model)
+    similar = SimilarMovies.load(args.similar).for_movies(model.movie_ids_, args.similar)
     users = np.sort(test["userId"].unique())
     users = users[model.user_index(users) >= 0]  # test users with training ratings
     if 0 < params["max_users"] < len(users):
         rng = np.random.default_rng(all_params["split"]["seed"])
         users = np.sort(rng.choice(users, size=params["max_users"], replace=False))
     relevant = relevant_sets(test, model, users, params["relevant_rating"])
-    lists = top_lists(model, train, users, params)
+    lists = top_lists(model, similar, train, users, params)
     rows = []
     metrics: dict[str, float] = {}
     for name, recommended in lists.items():

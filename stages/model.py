@@ -36,6 +36,7 @@ from movie_features import MovieFeatures
 from movielens import RATING_MAX, RATING_MIN
 
 PROGRESS_ROWS = 2_000_000  # fits on more training ratings than this show progress
+TABLE_IDS = 10_000_000  # ids below this are looked up in a table (80 MB at most)
 SMALLEST_PROFILE = 3  # simulated profiles hold from this many ratings to small_profile_max
 GROUP_FEATURES = {
     "biases": ["movie_bias", "movie_log_count", "user_bias", "user_log_count"],
@@ -112,12 +113,13 @@ def _to_array(matrix: np.ndarray | sparse.spmatrix) -> np.ndarray:
 
 
 def user_evidence(items: ItemEvidence, user_idx: np.ndarray, movie_idx: np.ndarray,
-                  ratings: np.ndarray, n_users: int, genres: np.ndarray,
+                  ratings: np.ndarray, n_users: int, genres: sparse.csr_matrix,
                   tokens: sparse.csr_matrix, config: EvidenceConfig) -> UserEvidence:
     """Damped user biases, residuals and affinities from the users' evidence ratings.
 
-    ``genres`` is the dense movies x genres matrix (rows sum to 1), ``tokens`` the sparse TF-IDF
-    one; residuals are kept only if the item-neighbour features need them.
+    ``genres`` is the movies x genres matrix (rows sum to 1), ``tokens`` the TF-IDF one, both
+    sparse (a product with a dense one costs every column); residuals are kept only if the
+    item-neighbour features need them.
     """
     n_movies = len(items.movie_bias)
     after_movie = ratings - items.global_mean - items.movie_bias[movie_idx]
@@ -128,7 +130,7 @@ def user_evidence(items: ItemEvidence, user_idx: np.ndarray, movie_idx: np.ndarr
     rated = sparse.csr_matrix((np.ones(residuals.nnz), residuals.indices, residuals.indptr),
                               shape=residuals.shape)
 
-    def affinity(items_by_token: np.ndarray | sparse.csr_matrix) -> np.ndarray:
+    def affinity(items_by_token: sparse.csr_matrix) -> np.ndarray:
         return _damped_mean(_to_array(residuals @ items_by_token),
                             _to_array(rated @ items_by_token), config.affinity_damping)
 
@@ -144,7 +146,7 @@ def _co_rating_counts(residuals: sparse.csr_matrix,
     """How many users rated both movies, for each stored entry of ``products``."""
     rated = residuals.copy()
     rated.data = np.ones_like(rated.data)
-    counts = (rated.T @ rated).tocsr()
+    counts = rated.T.tocsr() @ rated  # CSR x CSR: no CSC product converted afterwards
     counts.sort_indices()
     if np.array_equal(counts.indptr, products.indptr) and np.array_equal(counts.indices,
                                                                           products.indices):
@@ -159,7 +161,7 @@ def _co_rating_counts(residuals: sparse.csr_matrix,
 def item_similarity(residuals: sparse.csr_matrix, neighbors: int,
                     shrinkage: float) -> sparse.csr_matrix:
     """Each movie's ``neighbors`` most similar movies: residual cosine, shrunk by co-rating count."""
-    products = (residuals.T @ residuals).tocsr()
+    products = residuals.T.tocsr() @ residuals
     products.sort_indices()
     co_counts = _co_rating_counts(residuals, products)
     row = np.repeat(np.arange(products.shape[0]), np.diff(products.indptr))
@@ -191,25 +193,8 @@ def strongest_per_row(row: np.ndarray, col: np.ndarray, values: np.ndarray,
         ties = np.flatnonzero(segment == kth)[: k - int(above.sum())]
         above[ties] = True
         chosen[start:ends[r]] = above
-    return sparse.csr_matrix((values[chosen], (row[chosen], col[chosen])), shape=shape)
-
-
-def co_rating_similarity(user_idx: np.ndarray, movie_idx: np.ndarray, n_users: int,
-                         n_movies: int, neighbors: int, exponent: float) -> sparse.csr_matrix:
-    """Each movie's ``neighbors`` most co-rated movies, from who rated them (not how).
-
-    Entry (i, j) is ``co-ratings / (ratings_i ** exponent * ratings_j ** (1 - exponent))``:
-    0.5 is the cosine; more than 0.5 discounts popular movies ``i``, which everybody co-rates
-    with everything, so that the movies a person liked pull in what is specific to them.
-    """
-    rated = sparse.csr_matrix((np.ones(len(user_idx)), (user_idx, movie_idx)),
-                              shape=(n_users, n_movies))
-    counts = (rated.T @ rated).tocsr()
-    counts.sort_indices()
-    row = np.repeat(np.arange(n_movies), np.diff(counts.indptr))
-    ratings = counts.diagonal()
-    similarity = counts.data / (ratings[row] ** exponent * ratings[counts.indices] ** (1 - exponent))
-    return strongest_per_row(row, counts.indices, similarity, counts.shape, neighbors)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(row[chosen], minlength=shape[0]))])
+    return sparse.csr_matrix((values[chosen], col[chosen], indptr), shape=shape)
 
 
 def fit_movie_biases(movie_idx: np.ndarray, ratings: np.ndarray, n_movies: int,
@@ -247,23 +232,28 @@ def _row_dot(dense_by_user: np.ndarray, weights: np.ndarray | sparse.csr_matrix,
              user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
     """``dense_by_user[u] . weights[m]`` for each (u, m) query row.
 
-    Each movie has few non-zero weights (its genres, its tokens): they are padded to the longest
-    row, so the work is rows x that width, not rows x columns.
+    Each movie has few non-zero weights (its genres, its tokens): pass ``t`` adds the ``t``-th of
+    them for the rows whose movie has more than ``t``, so the work is the query rows' non-zeros,
+    not rows x columns.
     """
     weights = sparse.csr_matrix(weights)
-    width = int(np.diff(weights.indptr).max(initial=0))
+    per_row = np.diff(weights.indptr)
+    width = int(per_row.max(initial=0))
     # slot t of every movie, contiguous: each pass gathers from two short 1-d arrays
     columns = np.zeros((width, weights.shape[0]), dtype=np.int64)
     values = np.zeros((width, weights.shape[0]))
-    per_row = np.diff(weights.indptr)
     movie = np.repeat(np.arange(weights.shape[0]), per_row)
     slot = np.arange(weights.nnz) - np.repeat(weights.indptr[:-1], per_row)
     columns[slot, movie], values[slot, movie] = weights.indices, weights.data
     flat, n_columns = dense_by_user.ravel(), dense_by_user.shape[1]
     out = np.zeros(len(user_idx))
-    base = user_idx.astype(np.int64) * n_columns
+    rows, base = slice(None), user_idx.astype(np.int64) * n_columns
     for t in range(width):
-        out += values[t].take(movie_idx) * flat.take(base + columns[t].take(movie_idx))
+        if t:  # keep the rows whose movie has a slot t
+            longer = np.flatnonzero(per_row.take(movie_idx) > t)
+            rows = longer if t == 1 else rows[longer]
+            movie_idx, base = movie_idx[longer], base[longer]
+        out[rows] += values[t].take(movie_idx) * flat.take(base + columns[t].take(movie_idx))
     return out
 
 
@@ -355,7 +345,7 @@ def small_profile_sizes(n_users: int, share: float, largest: int,
 
 
 def out_of_fold_features(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: np.ndarray,
-                         n_users: int, n_movies: int, genres: np.ndarray,
+                         n_users: int, n_movies: int, genres: sparse.csr_matrix,
                          tokens: sparse.csr_matrix, config: EvidenceConfig,
                          fold: np.ndarray, out: np.ndarray | None = None,
                          profile_size: np.ndarray | None = None,
@@ -457,19 +447,42 @@ def ridge_by_movie(content: sparse.csr_matrix | None, movie_idx: np.ndarray, den
                      dense_mean_=dense_mean if standardize else None, dense_scale_=scale)
 
 
-def sample_per_user(user_idx: np.ndarray, about: int, rng: np.random.Generator) -> np.ndarray:
-    """Mask keeping each rating with probability ``min(1, about / user's ratings)``: about
-    ``about`` ratings of each user (all of a user with fewer); 0 keeps everything."""
-    if about == 0:
-        return np.ones(len(user_idx), dtype=bool)
-    share = (about / np.bincount(user_idx)).astype(np.float32)
-    return rng.random(len(user_idx), dtype=np.float32) < share.take(user_idx)
+def factorize_sorted(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(ids, sort=True)``; one linear pass when ``ids`` come sorted, as training
+    ratings do (interactions are sorted by user and movie)."""
+    steps = np.diff(ids)
+    if (steps < 0).any():
+        return pd.factorize(ids, sort=True)
+    starts = np.flatnonzero(steps) + 1
+    codes = np.zeros(len(ids), dtype=np.int64)
+    codes[starts] = 1
+    return np.cumsum(codes, out=codes), ids[np.concatenate([[0], starts])] if len(ids) else ids
 
 
 def row_normalize(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
     """Scale each row to sum 1 (rows of zeros stay zero)."""
     sums = np.asarray(matrix.sum(axis=1)).ravel()
     return sparse.diags(np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)) @ matrix
+
+
+class IdLookup:
+    """Positions of ids in an array of unique ids: a table for small non-negative integer ids
+    (MovieLens' are below 300,000), a hash index otherwise."""
+
+    def __init__(self, ids: np.ndarray) -> None:
+        ids = np.asarray(ids)
+        self.index = pd.Index(ids)
+        self.table = None
+        if ids.dtype.kind == "i" and len(ids) and ids.min() >= 0 and ids.max() < TABLE_IDS:
+            self.table = np.full(int(ids.max()) + 2, -1, dtype=np.intp)  # last entry: unknown
+            self.table[ids] = np.arange(len(ids))
+
+    def positions(self, queries: np.ndarray) -> np.ndarray:
+        """Position of each query id, -1 if unknown."""
+        queries = np.asarray(queries)
+        if self.table is None or queries.dtype.kind != "i":
+            return self.index.get_indexer(queries)
+        return self.table.take(np.clip(queries, -1, len(self.table) - 1))
 
 
 class RatingModel:
@@ -479,9 +492,7 @@ class RatingModel:
     (out-of-fold encoding), ``max_samples`` (-1: every training rating), ``seed``, ``content``
     (TF-IDF and year columns in the Ridge), the :class:`EvidenceConfig` fields,
     ``small_profile_share`` and ``small_profile_max`` (simulated new-user profiles, see
-    :func:`out_of_fold_features`), and
-    ``co_rating_exponent`` and ``co_rating_max_per_user`` (the co-rating similarity that ranking
-    uses, see :func:`co_rating_similarity`, from about that many ratings of each user; 0: all).
+    :func:`out_of_fold_features`).
     """
 
     def __init__(self, alpha: float = 1.0, folds: int = 5, max_samples: int = -1, seed: int = 0,
@@ -489,7 +500,6 @@ class RatingModel:
                  tag_affinity: bool = True, item_neighbors: bool = True,
                  affinity_damping: float = 5.0, neighbors: int = 100,
                  neighbor_shrinkage: float = 100.0, neighbor_damping: float = 1.0,
-                 co_rating_exponent: float = 0.7, co_rating_max_per_user: int = 0,
                  small_profile_share: float = 0.0, small_profile_max: int = 60) -> None:
         self.alpha = alpha
         self.folds = folds
@@ -504,8 +514,6 @@ class RatingModel:
         self.neighbors = neighbors
         self.neighbor_shrinkage = neighbor_shrinkage
         self.neighbor_damping = neighbor_damping
-        self.co_rating_exponent = co_rating_exponent
-        self.co_rating_max_per_user = co_rating_max_per_user
         self.small_profile_share = small_profile_share
         self.small_profile_max = small_profile_max
 
@@ -525,7 +533,7 @@ class RatingModel:
         self.content_ = movie_features.content
         self.numeric_names_ = movie_features.numeric
         self.movie_numeric_ = movie_features.movies[self.numeric_names_].to_numpy(dtype=float)
-        self.genres_ = row_normalize(self._genre_matrix(movie_features.movies["genres"])).toarray()
+        self.genres_ = row_normalize(self._genre_matrix(movie_features.movies["genres"]))
         self.tokens_ = row_normalize(movie_features.content)
         content_names = list(movie_features.names) + self.numeric_names_ if self.content else []
         self.feature_names_ = content_names + config.feature_names
@@ -534,30 +542,28 @@ class RatingModel:
         if (movie_idx < 0).any():
             missing = ratings["movieId"].to_numpy()[movie_idx < 0][0]
             raise ValueError(f"training ratings include movies without features, e.g. {missing}")
-        user_idx, self.user_ids_ = pd.factorize(ratings["userId"].to_numpy(), sort=True)
+        user_idx, self.user_ids_ = factorize_sorted(ratings["userId"].to_numpy())
         user_idx, movie_idx = user_idx.astype(np.int32), movie_idx.astype(np.int32)
         y = ratings["rating"].to_numpy(dtype=float)
         n_users, n_movies = len(self.user_ids_), len(self.movie_ids_)
 
-        fold = rng.integers(0, self.folds, size=len(y), dtype=np.int8)
-        rows = None
-        if 0 < self.max_samples < len(y):
-            rows = np.sort(rng.choice(len(y), size=self.max_samples, replace=False))
-        sample = sample_per_user(user_idx, self.co_rating_max_per_user, rng)
-        profile_size = priority = None
-        if self.small_profile_share > 0:
-            profile_size = small_profile_sizes(n_users, self.small_profile_share,
-                                               self.small_profile_max, rng)
-            priority = rng.random(len(y), dtype=np.float32)
         with ThreadPoolExecutor(max_workers=1) as background:  # what predictions use, meanwhile
             evidence = background.submit(fit_item_evidence, user_idx, movie_idx, y, n_users,
                                          n_movies, self.genres_, self.tokens_, config)
-            co_rated = background.submit(co_rating_similarity, user_idx[sample], movie_idx[sample],
-                                         n_users, n_movies, self.neighbors, self.co_rating_exponent)
+            fold = rng.integers(0, self.folds, size=len(y), dtype=np.int8)
+            rows = None
+            if 0 < self.max_samples < len(y):
+                rows = np.sort(rng.choice(len(y), size=self.max_samples, replace=False))
+            profile_size = priority = None
+            if self.small_profile_share > 0:
+                profile_size = small_profile_sizes(n_users, self.small_profile_share,
+                                                   self.small_profile_max, rng)
+                priority = rng.random(len(y), dtype=np.float32)
             # the Ridge's dense columns: the movie's numeric features (with content), then evidence
             n_numeric = len(self.numeric_names_) if self.content else 0
             dense = np.empty((len(y), n_numeric + len(config.feature_names)), order="F")
-            dense[:, :n_numeric] = self.movie_numeric_[movie_idx, :n_numeric]
+            for j in range(n_numeric):
+                dense[:, j] = self.movie_numeric_[:, j].take(movie_idx)
             out_of_fold_features(user_idx, movie_idx, y, n_users, n_movies, self.genres_,
                                  self.tokens_, config, fold, out=dense[:, n_numeric:],
                                  profile_size=profile_size, priority=priority)
@@ -570,7 +576,6 @@ class RatingModel:
             self.n_samples_ = len(y_rows)
             del dense
             self.items_, self.users_ = evidence.result()
-            self.co_rated_ = co_rated.result()
         return self
 
     @staticmethod
@@ -585,17 +590,17 @@ class RatingModel:
 
     def movie_index(self, movie_ids: np.ndarray) -> np.ndarray:
         """Column of each movie in the model's matrices (``movie_ids_``), -1 if unknown."""
-        return self._lookup("movie_ids_").get_indexer(np.asarray(movie_ids))
+        return self._lookup("movie_ids_").positions(movie_ids)
 
     def user_index(self, user_ids: np.ndarray) -> np.ndarray:
         """Row of each training user in ``users_``, -1 if unknown."""
-        return self._lookup("user_ids_").get_indexer(np.asarray(user_ids))
+        return self._lookup("user_ids_").positions(user_ids)
 
-    def _lookup(self, ids: str) -> pd.Index:
-        """An index of ``getattr(self, ids)``, built once (and again after unpickling)."""
+    def _lookup(self, ids: str) -> IdLookup:
+        """A lookup of ``getattr(self, ids)``, built once (and again after unpickling)."""
         cache = self.__dict__.setdefault("_lookups", {})
         if ids not in cache:
-            cache[ids] = pd.Index(getattr(self, ids))
+            cache[ids] = IdLookup(getattr(self, ids))
         return cache[ids]
 
     def __getstate__(self) -> dict:

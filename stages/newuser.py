@@ -1,13 +1,14 @@
 """Stage: new-user simulation: how well a small profile predicts a person the model never saw.
 
 ``newuser.users`` users (seeded, among those with ``newuser.min_ratings`` ratings) are held out:
-a model with the ``train`` params is refitted on the training split without any of their ratings,
-so they are new to it, as a person who runs recommend is. For each, ``k`` of
-their ratings (``newuser.profile_sizes``; in random order, and earliest-first as a harder variant)
-are revealed as the profile and the rest are predicted, through the same code path recommend uses
-for a saved profile: :meth:`model.RatingModel.profiles_evidence`, ``score_matrix`` and the
-ranking of :mod:`ranking`. Baselines in the same run: the profile's mean rating, and a bias
-fold-in (global mean + movie bias + the profile's damped user bias).
+a model with the ``train`` params (and the co-rating similarity, ``similar``) is refitted on the
+training split without any of their ratings, so they are new to it, as a person who runs recommend
+is. For each, ``k`` of their ratings (``newuser.profile_sizes``; in random order, and
+earliest-first as a harder variant) are revealed as the profile and the rest are predicted,
+through the same code path recommend uses for a saved profile:
+:meth:`model.RatingModel.profiles_evidence`, ``score_matrix`` and the ranking of :mod:`ranking`.
+Baselines in the same run: the profile's mean rating, and a bias fold-in (global mean + movie
+bias + the profile's damped user bias).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from common import UserInputError, add_evaluation_arguments, atomic_path, run_main, write_json
 from metrics import ranking_metrics, rmse
@@ -24,7 +26,7 @@ from model import EvidenceConfig, ItemEvidence, RatingModel, fit_movie_biases, u
 from movie_features import MovieFeatures
 from params import read_params
 from plotting import new_figure, save_png
-from ranking import co_rating_scores, liked_matrix, ranking_scores, row_sets, top_n
+from ranking import co_rating_scores, fit_similar_movies, liked_matrix, ranking_scores, row_sets, top_n
 
 ORDERS = ("random", "earliest")
 
@@ -52,12 +54,13 @@ def reveal_order(ratings: pd.DataFrame, order: str, rng: np.random.Generator) ->
     return ordered.assign(position=ordered.groupby("userId").cumcount().to_numpy())
 
 
-def simulate(model: RatingModel, items: ItemEvidence, newusers: pd.DataFrame, order: str,
-             size: int, rank: dict, damping: float, rng: np.random.Generator) -> dict[str, float]:
+def simulate(model: RatingModel, similar: sparse.csr_matrix, items: ItemEvidence,
+             newusers: pd.DataFrame, order: str, size: int, rank: dict, damping: float,
+             rng: np.random.Generator) -> dict[str, float]:
     """RMSE and top-N metrics of the model and the baselines for profiles of ``size`` ratings.
 
-    ``items`` holds the bias baseline's movie biases (damped by ``damping``), in the model's
-    movie order.
+    ``similar`` is the co-rating similarity and ``items`` holds the bias baseline's movie biases
+    (damped by ``damping``), both in the model's movie order.
     """
     ordered = reveal_order(newusers, order, rng)
     users = np.sort(ordered["userId"].unique())
@@ -92,7 +95,7 @@ def simulate(model: RatingModel, items: ItemEvidence, newusers: pd.DataFrame, or
                                      len(model.movie_ids_), rank["relevant_rating"]))
     liked = liked_matrix(profile_row, profile_idx, profile["rating"].to_numpy(), len(users),
                          len(model.movie_ids_), rank["relevant_rating"])
-    co_rating = co_rating_scores(model.co_rated_, liked)
+    co_rating = co_rating_scores(similar, liked)
     results = {"rmse": rmse(actual, predicted),
                "user_mean_rmse": rmse(actual, profile_mean[target_row]),
                "bias_rmse": rmse(actual, bias_predicted)}
@@ -148,6 +151,10 @@ def main() -> None:
     print(f"refitting the model without {len(held_out)} held-out users "
           f"({len(newusers)} ratings)", flush=True)
     model = RatingModel(**params["train"]).fit(train, MovieFeatures.load(args.features))
+    settings = params["similar"]
+    similar = fit_similar_movies(train, model.movie_ids_, settings["neighbors"],
+                                 settings["exponent"], settings["max_per_user"],
+                                 np.random.default_rng(settings["seed"])).matrix
     damping = params["evaluate"]["baseline_damping"]
     baseline_items = fit_movie_biases(model.movie_index(train["movieId"].to_numpy()),
                                       train["rating"].to_numpy(dtype=float),
@@ -157,7 +164,8 @@ def main() -> None:
     for order in ORDERS:
         rng = np.random.default_rng(simulation["seed"])
         for size in sizes:
-            results = simulate(model, baseline_items, newusers, order, size, rank, damping, rng)
+            results = simulate(model, similar, baseline_items, newusers, order, size, rank,
+                               damping, rng)
             rows.append({"order": order, "profile_size": size} | results)
     table = pd.DataFrame(rows).round(6)
     metrics = {}

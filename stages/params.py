@@ -112,10 +112,14 @@ SCHEMA: dict[str, dict[str, Rule]] = {
         "neighbors": integer(1),
         "neighbor_shrinkage": number(0),
         "neighbor_damping": number(0, open_low=True),
-        "co_rating_exponent": number(0, 1),
-        "co_rating_max_per_user": integer(0),
         "small_profile_share": number(0, 1),
         "small_profile_max": integer(3),
+    },
+    "similar": {
+        "neighbors": integer(1),
+        "exponent": number(0, 1),
+        "max_per_user": integer(0),
+        "seed": integer(0),
     },
     "evaluate": {
         "baseline_damping": number(0),
@@ -150,6 +154,11 @@ SCHEMA: dict[str, dict[str, Rule]] = {
     },
 }
 
+MOVED = {  # keys of earlier params files, and where they went
+    "train.co_rating_exponent": "similar.exponent",
+    "train.co_rating_max_per_user": "similar.max_per_user",
+}
+
 
 def read_params(path: str | Path) -> dict[str, Any]:
     """Read and fully validate a params file: unknown sections or keys, wrong types, bad values."""
@@ -172,9 +181,11 @@ def read_params(path: str | Path) -> dict[str, Any]:
         rules = SCHEMA[section]
         for key, value in values.items():
             if key not in rules:
+                moved = MOVED.get(f"{section}.{key}")
                 raise UserInputError(
                     f"{path}: unknown param {section}.{key} = {value!r}; "
-                    f"known keys in {section!r}: {', '.join(rules)}"
+                    + (f"it is now {moved}" if moved else
+                       f"known keys in {section!r}: {', '.join(rules)}")
                 )
             rule = rules[key]
             if not rule.accepts(value):

@@ -25,13 +25,14 @@ import joblib
 import numpy as np
 import pandas as pd
 import yaml
+from scipy import sparse
 
 from common import UserInputError, atomic_path, file_digest, run_main
 from model import RatingModel
 from movielens import RATING_MAX, RATING_MIN, YEAR_SUFFIX, load_links, load_movies, parse_year
 from params import data_dir, read_params
 from profiles import Profile, check_name, check_rating, list_profiles, load_profile, save_profile
-from ranking import co_rating_scores, liked_matrix, ranking_scores, top_n
+from ranking import SimilarMovies, co_rating_scores, liked_matrix, ranking_scores, top_n
 from tmdb import overviews, read_cache, trim
 from tracking import project_root
 
@@ -54,14 +55,18 @@ def locked_md5(lock_path: Path, out_path: Path) -> str | None:
     return None
 
 
-def check_provenance(model_path: Path, lock_path: Path, allow_untracked: bool) -> str:
-    """Refuse a model whose bytes differ from what dvc.lock records; return its md5."""
-    actual = file_digest(model_path, "md5")
-    recorded = locked_md5(lock_path, model_path)
+def check_provenance(path: Path, lock_path: Path, allow_untracked: bool,
+                     kind: str = "model") -> str:
+    """Refuse a pipeline output (the ``kind``) whose bytes differ from what dvc.lock records;
+    return its md5."""
+    if not path.is_file():
+        raise UserInputError(f"{path}: no {kind}; run `dvc repro` (or `dvc pull`) first")
+    actual = file_digest(path, "md5")
+    recorded = locked_md5(lock_path, path)
     if recorded != actual and not allow_untracked:
         what = "records no hash for it" if recorded is None else f"records md5 {recorded}"
         raise UserInputError(
-            f"{model_path} (md5 {actual}) is not the model {lock_path} tracks ({what}); "
+            f"{path} (md5 {actual}) is not the {kind} {lock_path} tracks ({what}); "
             f"run `dvc repro` (or `dvc pull`) first, or pass --allow-untracked to use it anyway"
         )
     return actual
@@ -206,9 +211,11 @@ def read_import(path: Path, catalog: Catalog) -> tuple[list[tuple[int, float]], 
 
 @dataclass
 class Recommender:
-    """The model, the catalogue and the ranking params: what every recommendation needs."""
+    """The model, the co-rating similarity (in the model's movie order), the catalogue and the
+    ranking params: what every recommendation needs."""
 
     model: RatingModel
+    similar: sparse.csr_matrix
     catalog: Catalog
     rank: dict
 
@@ -223,7 +230,7 @@ class Recommender:
         predicted = np.clip(unclipped, RATING_MIN, RATING_MAX)
         liked = liked_matrix(np.zeros(len(movie_ids), dtype=int), self.model.movie_index(movie_ids),
                              ratings, 1, len(self.model.movie_ids_), self.rank["relevant_rating"])
-        co_rating = co_rating_scores(self.model.co_rated_, liked)[0]
+        co_rating = co_rating_scores(self.similar, liked)[0]
         scores = ranking_scores(unclipped, self.model.items_.movie_count, co_rating, self.rank)
         movies = self.catalog.movies
         blocked = movies.index.isin(list(set(profile.ratings) | set(exclude)))
@@ -422,8 +429,11 @@ def main() -> None:
     parser.add_argument("--genre", help="recommend only movies of this genre")
     parser.add_argument("--out", type=Path, help="write the recommendations to this file")
     parser.add_argument("--allow-untracked", action="store_true",
-                        help="use a model even if dvc.lock does not record its hash")
+                        help="use a model (and similar movies) even if dvc.lock does not "
+                             "record its hash")
     parser.add_argument("--model", type=Path, default=Path("models/model.joblib"))
+    parser.add_argument("--similar", type=Path, default=Path("data/similar_movies.npz"),
+                        help="similar movies (npz) of the same pipeline run")
     parser.add_argument("--data-dir", type=Path,
                         help="MovieLens directory (default: data/raw/<data.variant>)")
     parser.add_argument("--profiles-dir", type=Path, default=Path("profiles"))
@@ -445,14 +455,14 @@ def main() -> None:
         check_name(name)
     profile = load_profile(args.profiles_dir, name) if name else None  # a corrupt file stops here
 
-    if not args.model.is_file():
-        raise UserInputError(f"{args.model}: no model; run `dvc repro` (or `dvc pull`) first")
     md5 = check_provenance(args.model, args.lock, args.allow_untracked)
+    check_provenance(args.similar, args.lock, args.allow_untracked, kind="similar-movies file")
     model = joblib.load(args.model)
+    similar = SimilarMovies.load(args.similar).for_movies(model.movie_ids_, args.similar)
     print(describe_model(args.model, md5, args.model.parent / "mlflow_run.json",
                          project_root() / "mlflow.db"), file=sys.stderr)
     catalog = Catalog.load(args.data_dir or data_dir(params), model, args.tmdb_cache)
-    recommender = Recommender(model, catalog, params["rank"])
+    recommender = Recommender(model, similar, catalog, params["rank"])
     if profile is not None:
         report_unknown_movies(profile, recommender.catalog)
 

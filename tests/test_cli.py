@@ -85,10 +85,13 @@ def test_evaluation_stages_on_small_data(tmp_path, movielens_dir):
     for script, args in (
         ("features.py", ["--data-dir", movielens_dir, "--train", prepared / "train.parquet",
                          "--out", features]),
+        ("similar_movies.py", ["--train", prepared / "train.parquet", "--features", features,
+                               "--out", tmp_path / "similar.npz"]),
         ("train.py", ["--train", prepared / "train.parquet", "--features", features,
                       "--model-out", model]),
-        ("evaluate_ranking.py", ["--model", model, *splits, "--metrics-out",
-                                 tmp_path / "ranking.json", "--plots-dir", tmp_path / "ranking"]),
+        ("evaluate_ranking.py", ["--model", model, "--similar", tmp_path / "similar.npz", *splits,
+                                 "--metrics-out", tmp_path / "ranking.json",
+                                 "--plots-dir", tmp_path / "ranking"]),
         ("newuser.py", [*splits, "--features", features, "--metrics-out",
                         tmp_path / "newuser.json", "--plots-dir", tmp_path / "newuser"]),
     ):

@@ -28,6 +28,9 @@ def test_project_params_are_valid_and_complete():
     ({"train__max_samples": 0}, "train.max_samples = 0 is invalid; allowed: an integer >= 1 (or -1)"),
     ({"train__folds": True}, "train.folds = True is invalid"),
     ({"trian__alpha": 1.0}, "unknown section 'trian'"),
+    ({"train__co_rating_exponent": 0.7},
+     "unknown param train.co_rating_exponent = 0.7; it is now similar.exponent"),
+    ({"similar__exponent": 1.5}, "similar.exponent = 1.5 is invalid; allowed: a number in [0, 1]"),
 ])
 def test_invalid_params(tmp_path, override, message):
     with pytest.raises(UserInputError) as error:

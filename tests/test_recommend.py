@@ -15,13 +15,21 @@ import yaml
 from common import UserInputError, file_digest
 from conftest import BUNDLED, ROOT, run_stage, write_params
 from profiles import Profile, check_name, load_profile, save_profile
+from ranking import SimilarMovies
 from recommend import Catalog, Recommender, parse_answer, parse_rate, read_import
 from tmdb import connect
 
 
+def lock_of(*paths, md5=None):
+    """A dvc.lock recording ``paths`` with their md5 (or ``md5``)."""
+    outs = [{"path": str(path), "md5": md5 or file_digest(path, "md5")} for path in paths]
+    return {"stages": {"out": {"outs": outs}}}
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """The bundled data through interactions, features and train; a dvc.lock naming the model."""
+    """The bundled data through interactions, features, similar movies and train; a dvc.lock
+    naming the model and the similar movies."""
     root = tmp_path_factory.mktemp("trained")
     params = write_params(root / "params.yaml")
     steps = [
@@ -29,29 +37,32 @@ def trained(tmp_path_factory):
          "--test-out", root / "test.parquet", "--summary-out", root / "summary.json"),
         ("features.py", "--data-dir", BUNDLED, "--train", root / "train.parquet",
          "--out", root / "features"),
+        ("similar_movies.py", "--train", root / "train.parquet", "--features", root / "features",
+         "--out", root / "similar_movies.npz"),
         ("train.py", "--train", root / "train.parquet", "--features", root / "features",
          "--model-out", root / "model.joblib"),
     ]
     for script, *args in steps:
         result = run_stage(script, *args, "--params", params)
         assert result.returncode == 0, result.stderr
-    model_path = root / "model.joblib"
-    lock = {"stages": {"train": {"outs": [{"path": str(model_path), "md5": file_digest(model_path, "md5")}]}}}
-    (root / "dvc.lock").write_text(yaml.safe_dump(lock))
+    (root / "dvc.lock").write_text(yaml.safe_dump(lock_of(root / "model.joblib",
+                                                          root / "similar_movies.npz")))
     return root
 
 
 @pytest.fixture(scope="module")
 def recommender(trained):
     model = joblib.load(trained / "model.joblib")
+    similar = SimilarMovies.load(trained / "similar_movies.npz").matrix
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    return Recommender(model, Catalog.load(BUNDLED, model), params["rank"])
+    return Recommender(model, similar, Catalog.load(BUNDLED, model), params["rank"])
 
 
 def recommend_cli(trained, tmp_path, *args, stdin=None):
     return subprocess.run(
         [sys.executable, str(ROOT / "stages" / "recommend.py"), "--model",
-         trained / "model.joblib", "--lock", trained / "dvc.lock", "--data-dir", BUNDLED,
+         trained / "model.joblib", "--similar", trained / "similar_movies.npz",
+         "--lock", trained / "dvc.lock", "--data-dir", BUNDLED,
          "--profiles-dir", tmp_path / "profiles", "--params", trained / "params.yaml", *map(str, args)],
         input=stdin, capture_output=True, text=True, cwd=tmp_path, check=False)
 
@@ -237,17 +248,30 @@ def test_unknown_title_changes_nothing(trained, tmp_path):
     assert not (tmp_path / "profiles" / "ann.json").exists()
 
 
-def test_a_model_dvc_lock_does_not_record_is_refused(trained, tmp_path):
-    lock = tmp_path / "other.lock"
-    lock.write_text(yaml.safe_dump({"stages": {"train": {"outs": [
-        {"path": str(trained / "model.joblib"), "md5": "0" * 32}]}}}))
-    args = ["--profile", "ann", "--format", "json", "--lock", lock]
+@pytest.mark.parametrize("untracked", ["model.joblib", "similar_movies.npz"])
+def test_an_output_dvc_lock_does_not_record_is_refused(trained, tmp_path, untracked):
+    tracked = {"model.joblib", "similar_movies.npz"} - {untracked}
+    lock = lock_of(*(trained / name for name in tracked))
+    lock["stages"]["other"] = lock_of(trained / untracked, md5="0" * 32)["stages"]["out"]
+    (tmp_path / "other.lock").write_text(yaml.safe_dump(lock))
+    args = ["--profile", "ann", "--format", "json", "--lock", tmp_path / "other.lock"]
     result = recommend_cli(trained, tmp_path, *args)
     assert result.returncode == 2
-    assert "is not the model" in result.stderr and "run `dvc repro` (or `dvc pull`)" in result.stderr
+    kind = "model" if untracked == "model.joblib" else "similar-movies file"
+    assert f"is not the {kind}" in result.stderr and "run `dvc repro` (or `dvc pull`)" in result.stderr
     allowed = recommend_cli(trained, tmp_path, *args, "--allow-untracked")
     assert allowed.returncode == 0, allowed.stderr
     assert len(json.loads(allowed.stdout)) == 10
+
+
+def test_similar_movies_of_other_movies_are_refused(trained, tmp_path):
+    similar = SimilarMovies.load(trained / "similar_movies.npz")
+    other = SimilarMovies(similar.movie_ids[1:], similar.matrix[1:, 1:])
+    other.save(tmp_path / "other.npz")
+    result = recommend_cli(trained, tmp_path, "--profile", "ann", "--format", "json",
+                           "--similar", tmp_path / "other.npz", "--allow-untracked")
+    assert result.returncode == 2
+    assert "other.npz holds" in result.stderr and "different runs" in result.stderr
 
 
 def test_empty_profile_gets_popular_sensible_movies(recommender):
@@ -272,11 +296,14 @@ def test_ctrl_c_keeps_every_answer(trained, tmp_path):
 
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "stages" / "recommend.py"), "--profile", "gus", "--model",
-         str(trained / "model.joblib"), "--lock", str(trained / "dvc.lock"), "--data-dir",
+         str(trained / "model.joblib"), "--similar", str(trained / "similar_movies.npz"),
+         "--lock", str(trained / "dvc.lock"), "--data-dir",
          str(BUNDLED), "--profiles-dir", str(tmp_path / "profiles"), "--params",
          str(trained / "params.yaml")],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        cwd=tmp_path)
+        cwd=tmp_path,
+        # a shell's background job ignores SIGINT and its children inherit that: restore it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     process.stdin.write("4.5\n3\n")
     process.stdin.flush()
     saved = tmp_path / "profiles" / "gus.json"

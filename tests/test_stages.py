@@ -26,11 +26,11 @@ from model import (
     out_of_fold_features,
     ridge_by_movie,
     row_normalize,
-    sample_per_user,
     small_profile_sizes,
     user_evidence,
 )
 from movielens import load_movies, load_ratings, load_tags
+from ranking import sample_per_user
 
 
 def test_rmse_and_mae_by_hand():
@@ -332,8 +332,7 @@ def test_ranking_scores_and_top_n():
 
 
 def test_co_rating_similarity_and_scores():
-    from model import co_rating_similarity
-    from ranking import co_rating_scores, liked_matrix
+    from ranking import co_rating_scores, co_rating_similarity, liked_matrix
 
     # users 0 and 1 rated movies 0 and 1; user 2 rated movies 1 and 2
     users, movies = np.array([0, 0, 1, 1, 2, 2]), np.array([0, 1, 0, 1, 1, 2])
@@ -369,6 +368,22 @@ def test_ridge_by_movie_is_scikit_learns_ridge(with_content, standardize):
         if standardize:
             np.testing.assert_allclose(fitted.dense_mean_, dense.mean(axis=0), rtol=1e-12)
             np.testing.assert_allclose(fitted.dense_scale_, dense.std(axis=0), rtol=1e-9)
+
+
+def test_similar_movies_round_trip_and_a_bad_file(tmp_path):
+    from ranking import SimilarMovies
+
+    similar = SimilarMovies(np.array([3, 5]), sparse.csr_matrix(np.array([[0.0, 0.5], [0.25, 0.0]])))
+    similar.save(tmp_path / "similar.npz")
+    loaded = SimilarMovies.load(tmp_path / "similar.npz")
+    assert loaded.movie_ids.tolist() == [3, 5]
+    assert loaded.matrix.toarray().tolist() == [[0.0, 0.5], [0.25, 0.0]]
+    assert loaded.for_movies(np.array([3, 5]), "similar.npz") is loaded.matrix
+    with pytest.raises(UserInputError, match=r"similar\.npz holds 2 movies, the model 3"):
+        loaded.for_movies(np.array([3, 5, 7]), "similar.npz")
+    (tmp_path / "bad.npz").write_text("not numpy")
+    with pytest.raises(UserInputError, match=r"bad\.npz: not a similar-movies file"):
+        SimilarMovies.load(tmp_path / "bad.npz")
 
 
 def test_sample_per_user_keeps_about_that_many_of_each_user():
