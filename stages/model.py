@@ -389,8 +389,8 @@ def out_of_fold_features(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: n
 class LinearFit:
     """A fitted linear model: ``predict(X) = X @ coef_ + intercept_``.
 
-    With ``dense_mean_`` and ``dense_scale_``, X's last columns are the dense ones standardized:
-    ``(dense - dense_mean_) / dense_scale_``.
+    With ``dense_mean_`` and ``dense_scale_``, X's columns after the content ones are standardized:
+    ``(column - dense_mean_) / dense_scale_``.
     """
 
     coef_: np.ndarray
@@ -403,48 +403,52 @@ class LinearFit:
 
 
 def ridge_by_movie(content: sparse.csr_matrix | None, movie_idx: np.ndarray, dense: np.ndarray,
-                   y: np.ndarray, alpha: float, standardize: bool = False) -> LinearFit:
-    """Ridge with intercept on ``X = [content[movie_idx], dense]``, without building ``X``.
+                   y: np.ndarray, alpha: float, standardize: bool = False,
+                   movie_dense: np.ndarray | None = None) -> LinearFit:
+    """Ridge with intercept on ``X = [content[movie_idx], movie_dense[movie_idx], dense]``,
+    without building ``X``.
 
-    The same estimator as ``sklearn.linear_model.Ridge(alpha).fit(X, y)`` (exact solve): content
-    rows repeat per movie, so the centred Gram matrix and ``X^T y`` come from per-movie counts and
-    sums; the dense columns' moments are one BLAS product, centred afterwards. Memory is that of
-    ``dense``; time is linear in the rows.
-    ``standardize`` fits on the dense columns scaled to unit standard deviation (the scaling is
-    applied to the Gram matrix, so ``dense`` is not copied).
+    The same estimator as ``sklearn.linear_model.Ridge(alpha).fit(X, y)`` (exact solve): the
+    movie-level columns repeat per movie, so their centred Gram matrix and ``X^T y`` come from
+    per-movie counts and sums; the dense columns' moments are one BLAS product, centred afterwards.
+    Memory is that of ``dense``; time is linear in the rows.
+    ``standardize`` fits on the ``movie_dense`` and ``dense`` columns scaled to unit standard
+    deviation (applied to the Gram matrix, so nothing is copied); ``dense_mean_`` and
+    ``dense_scale_`` then hold their means and scales, ``movie_dense`` first.
     """
     n, n_dense = dense.shape
-    n_movies = 0 if content is None else content.shape[0]
     y_mean, dense_mean = float(y.mean()), dense.mean(axis=0)
-    gram_dense = dense.T @ dense - n * np.outer(dense_mean, dense_mean)
-    dense_y = dense.T @ y - n * y_mean * dense_mean
-    scale = None
-    if standardize:  # the centred Gram's diagonal holds n x each column's variance
-        scale = np.sqrt(np.diag(gram_dense) / n)
-        scale[scale == 0] = 1.0
-        gram_dense /= np.outer(scale, scale)
-        dense_y /= scale
-    fitted_mean = np.zeros(n_dense) if standardize else dense_mean
-    if content is None:
-        gram, xty, means = gram_dense, dense_y, fitted_mean
-    else:
+    gram = dense.T @ dense - n * np.outer(dense_mean, dense_mean)
+    xty = dense.T @ y - n * y_mean * dense_mean
+    means = dense_mean
+    parts = [part for part in (content, movie_dense) if part is not None]
+    n_content = 0 if content is None else content.shape[1]
+    if parts:
+        movies = sparse.hstack([sparse.csr_matrix(part) for part in parts]).tocsr()
+        n_movies = movies.shape[0]
         counts = np.bincount(movie_idx, minlength=n_movies).astype(float)
-        content_mean = np.asarray(content.T @ counts).ravel() / n
-        gram_content = (content.T @ sparse.diags(counts) @ content).toarray()
-        gram_content -= n * np.outer(content_mean, content_mean)
+        movies_mean = np.asarray(movies.T @ counts).ravel() / n
+        gram_movies = (movies.T @ sparse.diags(counts) @ movies).toarray()
+        gram_movies -= n * np.outer(movies_mean, movies_mean)
         dense_by_movie = np.column_stack([  # per-movie sums of the centred columns
             np.bincount(movie_idx, dense[:, j], minlength=n_movies) - counts * dense_mean[j]
             for j in range(n_dense)]).reshape(n_movies, n_dense)
-        cross = np.asarray(content.T @ dense_by_movie)
-        if standardize:
-            cross /= scale
-        gram = np.block([[gram_content, cross], [cross.T, gram_dense]])
+        cross = np.asarray(movies.T @ dense_by_movie)
+        gram = np.block([[gram_movies, cross], [cross.T, gram]])
         y_by_movie = np.bincount(movie_idx, y, minlength=n_movies) - counts * y_mean
-        xty = np.concatenate([content.T @ y_by_movie, dense_y])
-        means = np.concatenate([content_mean, fitted_mean])
+        xty = np.concatenate([movies.T @ y_by_movie, xty])
+        means = np.concatenate([movies_mean, dense_mean])
+    scale = np.ones(len(gram))
+    if standardize:  # every column but content's; the centred Gram's diagonal is n x variance
+        scale[n_content:] = np.sqrt(np.diag(gram)[n_content:] / n)
+        scale[scale == 0] = 1.0
+        gram /= np.outer(scale, scale)
+        xty /= scale
     coef = linalg.solve(gram + alpha * np.eye(len(gram)), xty, assume_a="pos")
-    return LinearFit(coef_=coef, intercept_=y_mean - float(means @ coef),
-                     dense_mean_=dense_mean if standardize else None, dense_scale_=scale)
+    fitted_means = np.where(np.arange(len(means)) < n_content, means, 0.0) if standardize else means
+    return LinearFit(coef_=coef, intercept_=y_mean - float(fitted_means @ coef),
+                     dense_mean_=means[n_content:] if standardize else None,
+                     dense_scale_=scale[n_content:] if standardize else None)
 
 
 def factorize_sorted(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -559,19 +563,18 @@ class RatingModel:
                 profile_size = small_profile_sizes(n_users, self.small_profile_share,
                                                    self.small_profile_max, rng)
                 priority = rng.random(len(y), dtype=np.float32)
-            # the Ridge's dense columns: the movie's numeric features (with content), then evidence
-            n_numeric = len(self.numeric_names_) if self.content else 0
-            dense = np.empty((len(y), n_numeric + len(config.feature_names)), order="F")
-            for j in range(n_numeric):
-                dense[:, j] = self.movie_numeric_[:, j].take(movie_idx)
+            # the Ridge's per-rating columns: the evidence (content and numeric are per movie)
+            dense = np.empty((len(y), len(config.feature_names)), order="F")
             out_of_fold_features(user_idx, movie_idx, y, n_users, n_movies, self.genres_,
-                                 self.tokens_, config, fold, out=dense[:, n_numeric:],
+                                 self.tokens_, config, fold, out=dense,
                                  profile_size=profile_size, priority=priority)
             movie_idx_rows, y_rows = movie_idx, y
             if rows is not None:
                 dense, movie_idx_rows, y_rows = dense[rows], movie_idx[rows], y[rows]
-            self.ridge_ = ridge_by_movie(self.content_ if self.content else None, movie_idx_rows,
-                                         dense, y_rows, self.alpha, standardize=True)
+            self.ridge_ = ridge_by_movie(
+                self.content_ if self.content else None, movie_idx_rows, dense, y_rows,
+                self.alpha, standardize=True,
+                movie_dense=self.movie_numeric_ if self.content else None)
             self.dense_mean_, self.dense_scale_ = self.ridge_.dense_mean_, self.ridge_.dense_scale_
             self.n_samples_ = len(y_rows)
             del dense
