@@ -31,6 +31,8 @@ def main() -> None:
 
     train = pd.read_parquet(args.train, columns=["userId", "movieId"])
     movie_ids = pd.read_parquet(args.features / MOVIES_FILE, columns=["movieId"])["movieId"]
+    print(f"co-rating similarity of {len(movie_ids)} movies from {len(train)} training ratings "
+          f"(about {params['max_per_user'] or 'all'} per user) ...", flush=True)
     similar = fit_similar_movies(train, movie_ids.to_numpy(), params["neighbors"],
                                  params["exponent"], params["max_per_user"],
                                  np.random.default_rng(params["seed"]))

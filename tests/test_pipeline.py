@@ -107,7 +107,7 @@ def test_repro_logs_one_mlflow_run_mirroring_dvc(reproduced):
     record = json.loads((repo / "models" / "mlflow_run.json").read_text())
     assert run.data.tags["dvc.fingerprint"] == record["fingerprint"]
     artifacts = {path.name for path in (repo / "mlartifacts").glob(f"{run.info.run_id}/artifacts/*")}
-    assert artifacts == {"metrics", "plots", "model.joblib"}
+    assert artifacts == {"metrics", "plots", "model.joblib", "similar_movies.npz"}
 
 
 def test_a_mistyped_param_stops_the_experiment(reproduced):

@@ -376,6 +376,29 @@ def test_ridge_by_movie_is_scikit_learns_ridge(with_content, with_movie_dense, s
             np.testing.assert_allclose(fitted.dense_scale_, unscaled.std(axis=0), rtol=1e-9)
 
 
+@pytest.mark.parametrize("ids", [[3, 3, 5, 9, 9, 9], [9, 3, 3, 5], [7], []])
+def test_factorize_sorted_is_pandas_factorize(ids):
+    from model import factorize_sorted
+
+    codes, uniques = factorize_sorted(np.array(ids, dtype=np.int64))
+    expected_codes, expected_uniques = pd.factorize(np.array(ids, dtype=np.int64), sort=True)
+    assert codes.tolist() == expected_codes.tolist()
+    assert uniques.tolist() == expected_uniques.tolist()
+
+
+@pytest.mark.parametrize("ids", [np.array([30, 10, 20]), np.array([30, 10, 2**40]),
+                                 np.array(["b", "a"], dtype=object)])
+def test_id_lookup_finds_positions_and_marks_unknown_ids(ids):
+    from model import IdLookup
+
+    lookup = IdLookup(ids)
+    queries = np.concatenate([ids[::-1], ids[:1]])
+    assert lookup.positions(queries).tolist() == [len(ids) - 1 - k for k in range(len(ids))] + [0]
+    if ids.dtype.kind == "i":
+        assert lookup.positions(np.array([-1, 0, 11, 31, 2**41])).tolist() == [-1] * 5
+        assert lookup.positions(np.array([10.0, 10.5])).tolist() == [1, -1]
+
+
 def test_similar_movies_round_trip_and_a_bad_file(tmp_path):
     from ranking import SimilarMovies
 
