@@ -672,18 +672,34 @@ class RatingModel:
         """
         coef, mean, scale = self.ridge_.coef_, self.dense_mean_, self.dense_scale_
         n_dense = len(mean)
-        scores = np.full((len(user_rows), len(self.movie_ids_)), self.ridge_.intercept_)
+        n_users, n_movies = len(user_rows), len(self.movie_ids_)
+        weight = coef[len(coef) - n_dense:] / scale  # per unstandardized dense column
+        by_movie = np.full(n_movies, self.ridge_.intercept_)
         if self.content:
             n_tokens = self.content_.shape[1]
             n_numeric = len(self.numeric_names_)
-            numeric = (self.movie_numeric_ - mean[:n_numeric]) / scale[:n_numeric]
-            scores += self.content_ @ coef[:n_tokens] + numeric @ coef[n_tokens:][:n_numeric]
+            by_movie += self.content_ @ coef[:n_tokens]
+            by_movie += (self.movie_numeric_ - mean[:n_numeric]) @ weight[:n_numeric]
+        by_user = np.zeros(n_users)
+        scores = term = None
         first = n_dense - len(self._config().feature_names)
         columns = evidence_matrices(self.items_, users, user_rows, self.genres_, self.tokens_,
                                     self._config())
         for k, column in enumerate(columns, start=first):
-            scores += coef[len(coef) - n_dense + k] * (column - mean[k]) / scale[k]
-        return np.clip(scores, RATING_MIN, RATING_MAX) if clip else scores
+            if scores is None and 1 in column.shape:  # the biases come first: vector terms
+                if column.shape[0] == 1:
+                    by_movie += weight[k] * (column[0] - mean[k])
+                else:
+                    by_user += weight[k] * (column[:, 0] - mean[k])
+                continue
+            if scores is None:  # then users x movies terms, added through one buffer
+                scores, term = by_user[:, None] + by_movie[None, :], np.empty((n_users, n_movies))
+            np.subtract(column, mean[k], out=term)
+            term *= weight[k]
+            scores += term
+        if scores is None:
+            scores = by_user[:, None] + by_movie[None, :]
+        return np.clip(scores, RATING_MIN, RATING_MAX, out=scores) if clip else scores
 
     def profiles_evidence(self, profile: np.ndarray, movie_ids: np.ndarray, ratings: np.ndarray,
                           n_profiles: int) -> UserEvidence:

@@ -48,9 +48,10 @@ def ranking_scores(predicted: np.ndarray, rating_counts: np.ndarray, co_rating: 
     ``-inf``) trade that against how much evidence backs a movie, and the co-rating term brings
     movies that people who liked the same movies also watched.
     """
-    scores = (predicted + rank["popularity_weight"] * np.log1p(rating_counts)
-              + rank["co_rating_weight"] * co_rating)
-    return np.where(rating_counts >= rank["min_ratings"], scores, -np.inf)
+    scores = predicted + rank["popularity_weight"] * np.log1p(rating_counts)
+    scores += rank["co_rating_weight"] * co_rating
+    scores[..., rating_counts < rank["min_ratings"]] = -np.inf
+    return scores
 
 
 def top_n(scores: np.ndarray, n: int) -> np.ndarray:
