@@ -14,7 +14,7 @@ from scipy import sparse
 
 from common import UserInputError, run_main
 from movie_features import MovieFeatures
-from movielens import load_links, load_movies, load_tags
+from movielens import IdLookup, load_links, load_movies, load_tags
 from params import read_params
 from tmdb import numeric_features, read_cache
 
@@ -92,12 +92,12 @@ def build_movie_features(movies: pd.DataFrame, tags: pd.DataFrame, train: pd.Dat
     matrix, names = tfidf(*movie_tokens(movies, tags), len(movies), max_features, min_df)
     missing_year = movies["year"].isna()
     median_year = movies["year"].median() if not missing_year.all() else 0.0
-    # per-movie sums by hashing the ids (linear); ratings of movies not in ``movies`` are ignored
-    codes, rated_ids = pd.factorize(train["movieId"].to_numpy())
-    row = pd.Index(rated_ids).get_indexer(movies["movieId"].to_numpy())  # -1: the appended 0
-    count = np.append(np.bincount(codes, minlength=len(rated_ids)), 0)[row]
-    total = np.append(np.bincount(codes, train["rating"].to_numpy(dtype=float),
-                                  minlength=len(rated_ids)), 0.0)[row]
+    # per-movie sums (linear); ratings of movies not in ``movies`` are ignored
+    position = IdLookup(movies["movieId"].to_numpy()).positions(train["movieId"].to_numpy())
+    known = position >= 0
+    count = np.bincount(position[known], minlength=len(movies))
+    total = np.bincount(position[known], train["rating"].to_numpy(dtype=float)[known],
+                        minlength=len(movies))
     table = pd.DataFrame({
         "movieId": movies["movieId"].to_numpy(),
         "title": movies["title"].to_numpy(),

@@ -33,10 +33,9 @@ from scipy import linalg, sparse
 from tqdm import tqdm
 
 from movie_features import MovieFeatures
-from movielens import RATING_MAX, RATING_MIN
+from movielens import RATING_MAX, RATING_MIN, IdLookup
 
 PROGRESS_ROWS = 2_000_000  # fits on more training ratings than this show progress
-TABLE_IDS = 10_000_000  # ids below this are looked up in a table (80 MB at most)
 SMALLEST_PROFILE = 3  # simulated profiles hold from this many ratings to small_profile_max
 GROUP_FEATURES = {
     "biases": ["movie_bias", "movie_log_count", "user_bias", "user_log_count"],
@@ -467,26 +466,6 @@ def row_normalize(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
     """Scale each row to sum 1 (rows of zeros stay zero)."""
     sums = np.asarray(matrix.sum(axis=1)).ravel()
     return sparse.diags(np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)) @ matrix
-
-
-class IdLookup:
-    """Positions of ids in an array of unique ids: a table for small non-negative integer ids
-    (MovieLens' are below 300,000), a hash index otherwise."""
-
-    def __init__(self, ids: np.ndarray) -> None:
-        ids = np.asarray(ids)
-        self.index = pd.Index(ids)
-        self.table = None
-        if ids.dtype.kind == "i" and len(ids) and ids.min() >= 0 and ids.max() < TABLE_IDS:
-            self.table = np.full(int(ids.max()) + 2, -1, dtype=np.intp)  # last entry: unknown
-            self.table[ids] = np.arange(len(ids))
-
-    def positions(self, queries: np.ndarray) -> np.ndarray:
-        """Position of each query id, -1 if unknown."""
-        queries = np.asarray(queries)
-        if self.table is None or queries.dtype.kind != "i":
-            return self.index.get_indexer(queries)
-        return self.table.take(np.clip(queries, -1, len(self.table) - 1))
 
 
 class RatingModel:

@@ -12,7 +12,8 @@ import pandas as pd
 from scipy import sparse
 
 from common import UserInputError, save_sparse
-from model import IdLookup, by_user, factorize_sorted, strongest_per_row
+from model import by_user, factorize_sorted, strongest_per_row
+from movielens import IdLookup
 
 
 def liked_matrix(rows: np.ndarray, movie_idx: np.ndarray, ratings: np.ndarray, n_rows: int,

@@ -389,7 +389,7 @@ def test_factorize_sorted_is_pandas_factorize(ids):
 @pytest.mark.parametrize("ids", [np.array([30, 10, 20]), np.array([30, 10, 2**40]),
                                  np.array(["b", "a"], dtype=object)])
 def test_id_lookup_finds_positions_and_marks_unknown_ids(ids):
-    from model import IdLookup
+    from movielens import IdLookup
 
     lookup = IdLookup(ids)
     queries = np.concatenate([ids[::-1], ids[:1]])
