@@ -9,10 +9,9 @@ README), and runs one ``dvc repro`` of the whole pipeline, as a user would. Each
 runs from DVC's "Running stage" line to the next one (so it includes DVC's own work for the stage:
 hashing, caching, writing dvc.lock); its peak memory is the largest total resident memory of the
 DVC process and everything it started, sampled from /proc (Linux). Then, measured in the same run
-on the same
-training split, it compares the training fit with scikit-learn's ``Ridge`` on the explicit design
-matrix (the largest row sample that fits in ``--sklearn-rows``), and with the original design's
-200k-rating fit.
+on the same training split, it compares the training fit with scikit-learn's ``Ridge`` on the
+explicit design matrix (the largest row sample that fits in ``--sklearn-rows``), and with the
+original design's 200k-rating fit.
 """
 
 from __future__ import annotations

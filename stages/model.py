@@ -107,10 +107,6 @@ def by_user(user_idx: np.ndarray, movie_idx: np.ndarray, values: np.ndarray, n_u
                              shape=(n_users, n_movies))
 
 
-def _to_array(matrix: np.ndarray | sparse.spmatrix) -> np.ndarray:
-    return matrix.toarray() if sparse.issparse(matrix) else np.asarray(matrix)
-
-
 def user_evidence(items: ItemEvidence, user_idx: np.ndarray, movie_idx: np.ndarray,
                   ratings: np.ndarray, n_users: int, genres: sparse.csr_matrix,
                   tokens: sparse.csr_matrix, config: EvidenceConfig) -> UserEvidence:
@@ -130,8 +126,8 @@ def user_evidence(items: ItemEvidence, user_idx: np.ndarray, movie_idx: np.ndarr
                               shape=residuals.shape)
 
     def affinity(items_by_token: sparse.csr_matrix) -> np.ndarray:
-        return _damped_mean(_to_array(residuals @ items_by_token),
-                            _to_array(rated @ items_by_token), config.affinity_damping)
+        return _damped_mean((residuals @ items_by_token).toarray(),
+                            (rated @ items_by_token).toarray(), config.affinity_damping)
 
     return UserEvidence(
         bias=bias, count=count, residuals=residuals if config.item_neighbors else None,
@@ -554,7 +550,6 @@ class RatingModel:
                 self.content_ if self.content else None, movie_idx_rows, dense, y_rows,
                 self.alpha, standardize=True,
                 movie_dense=self.movie_numeric_ if self.content else None)
-            self.dense_mean_, self.dense_scale_ = self.ridge_.dense_mean_, self.ridge_.dense_scale_
             self.n_samples_ = len(y_rows)
             del dense
             self.items_, self.users_ = evidence.result()
@@ -597,9 +592,10 @@ class RatingModel:
                               movie_idx: np.ndarray) -> np.ndarray:
         evidence = evidence_features(self.items_, users, user_idx, movie_idx, self.genres_,
                                      self.tokens_, self._config())
-        scaled = (self._dense(evidence, movie_idx) - self.dense_mean_) / self.dense_scale_
-        coef = self.ridge_.coef_
-        predicted = self.ridge_.intercept_ + scaled @ coef[len(coef) - scaled.shape[1]:]
+        ridge = self.ridge_
+        scaled = (self._dense(evidence, movie_idx) - ridge.dense_mean_) / ridge.dense_scale_
+        coef = ridge.coef_
+        predicted = ridge.intercept_ + scaled @ coef[len(coef) - scaled.shape[1]:]
         if self.content:  # the same for every rating of a movie: computed once per movie
             predicted += (self.content_ @ coef[: self.content_.shape[1]])[movie_idx]
         return np.clip(predicted, RATING_MIN, RATING_MAX)
@@ -649,7 +645,7 @@ class RatingModel:
         predictions as :meth:`predict`, for all movies at once. ``clip=False`` keeps values past
         the rating scale, which still order movies (ranking needs that; many would tie at 5).
         """
-        coef, mean, scale = self.ridge_.coef_, self.dense_mean_, self.dense_scale_
+        coef, mean, scale = self.ridge_.coef_, self.ridge_.dense_mean_, self.ridge_.dense_scale_
         n_dense = len(mean)
         n_users, n_movies = len(user_rows), len(self.movie_ids_)
         weight = coef[len(coef) - n_dense:] / scale  # per unstandardized dense column
