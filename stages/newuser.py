@@ -8,7 +8,8 @@ earliest-first as a harder variant) are revealed as the profile and the rest are
 through the same code path recommend uses for a saved profile:
 :meth:`model.RatingModel.profiles_evidence`, ``score_matrix`` and the ranking of :mod:`ranking`.
 Baselines in the same run: the profile's mean rating, and a bias fold-in (global mean + movie
-bias + the profile's damped user bias).
+bias + the profile's damped user bias). As a reference for what small profiles can reach on the
+same users, profiles of a share of each user's ratings (``newuser.profile_shares``) are scored too.
 """
 
 from __future__ import annotations
@@ -54,10 +55,19 @@ def reveal_order(ratings: pd.DataFrame, order: str, rng: np.random.Generator) ->
     return ordered.assign(position=ordered.groupby("userId").cumcount().to_numpy())
 
 
+def revealed(position: np.ndarray, row: np.ndarray, reveal: float) -> np.ndarray:
+    """Which ratings form the profiles: the first ``reveal`` of each user's (``position`` is a
+    rating's place in its user's order, ``row`` its user) or, for ``reveal`` below 1, that share of
+    each user's ratings, rounded down."""
+    limit = reveal if reveal >= 1 else np.floor(reveal * np.bincount(row)[row])
+    return position < limit
+
+
 def simulate(model: RatingModel, similar: sparse.csr_matrix, items: ItemEvidence,
-             newusers: pd.DataFrame, order: str, size: int, rank: dict, damping: float,
+             newusers: pd.DataFrame, order: str, reveal: float, rank: dict, damping: float,
              rng: np.random.Generator) -> dict[str, float]:
-    """RMSE and top-N metrics of the model and the baselines for profiles of ``size`` ratings.
+    """RMSE and top-N metrics of the model and the baselines for profiles of ``reveal`` ratings
+    (1 or more) or, below 1, of that share of each user's ratings (rounded down).
 
     ``similar`` is the co-rating similarity and ``items`` holds the bias baseline's movie biases
     (damped by ``damping``), both in the model's movie order.
@@ -65,7 +75,7 @@ def simulate(model: RatingModel, similar: sparse.csr_matrix, items: ItemEvidence
     ordered = reveal_order(newusers, order, rng)
     users = np.sort(ordered["userId"].unique())
     row = np.searchsorted(users, ordered["userId"].to_numpy())
-    shown = ordered["position"].to_numpy() < size
+    shown = revealed(ordered["position"].to_numpy(), row, reveal)
     profile, target = ordered[shown], ordered[~shown]
     profile_row, target_row = row[shown], row[~shown]
     actual = target["rating"].to_numpy(dtype=float)
@@ -107,7 +117,8 @@ def simulate(model: RatingModel, similar: sparse.csr_matrix, items: ItemEvidence
     return results
 
 
-def plot_profile_sizes(table: pd.DataFrame, k: int, path: Path) -> None:
+def plot_profile_sizes(table: pd.DataFrame, shares: pd.DataFrame, k: int, path: Path) -> None:
+    """RMSE and NDCG by profile size, with the model's RMSE on share profiles as lines across."""
     figure, (left, right) = new_figure(10.0, 4.2, ncols=2)
     styles = {"random": "-", "earliest": "--"}
     for order, group in table.groupby("order", sort=False):
@@ -118,6 +129,10 @@ def plot_profile_sizes(table: pd.DataFrame, k: int, path: Path) -> None:
         for metric, label in ((f"ndcg@{k}", "model"), (f"bias_ndcg@{k}", "bias fold-in")):
             right.plot(group["profile_size"], group[metric], styles[order], marker="o",
                        label=f"{label} ({order})")
+    for row in shares.to_dict("records"):
+        left.axhline(row["rmse"], linestyle=styles[row["order"]], color="grey", linewidth=0.8,
+                     label=f"model, {row['profile_share']:.0%} of each user's ratings "
+                           f"({row['order']})")
     left.set(xlabel="profile size (ratings)", ylabel="RMSE on the rest", title="New users: RMSE")
     right.set(xlabel="profile size (ratings)", ylabel=f"NDCG@{k}", title=f"New users: NDCG@{k}")
     left.legend(fontsize="x-small")
@@ -160,26 +175,30 @@ def main() -> None:
                                       train["rating"].to_numpy(dtype=float),
                                       len(model.movie_ids_), damping)
     del train
-    rows = []
+    rows, share_rows, metrics = [], [], {}
     for order in ORDERS:
         rng = np.random.default_rng(simulation["seed"])
-        for size in sizes:
-            results = simulate(model, similar, baseline_items, newusers, order, size, rank,
+        prefix = "newuser." + ("" if order == "random" else "earliest.")
+        for reveal in sizes + simulation["profile_shares"]:
+            results = simulate(model, similar, baseline_items, newusers, order, reveal, rank,
                                damping, rng)
-            rows.append({"order": order, "profile_size": size} | results)
-    table = pd.DataFrame(rows).round(6)
-    metrics = {}
-    for row in table.to_dict("records"):
-        prefix = "newuser." + ("" if row["order"] == "random" else "earliest.")
-        for key, value in row.items():
-            if key not in {"order", "profile_size"}:
-                metrics[f"{prefix}k{row['profile_size']}.{key}"] = value
+            results = {key: float(np.round(value, 6)) for key, value in results.items()}
+            if reveal in sizes:
+                rows.append({"order": order, "profile_size": reveal} | results)
+                name = f"k{reveal}"
+            else:
+                share_rows.append({"order": order, "profile_share": reveal} | results)
+                name = f"share{100 * reveal:g}"
+            metrics |= {f"{prefix}{name}.{key}": value for key, value in results.items()}
     metrics["newuser.users"] = int(newusers["userId"].nunique())
+    table, shares = pd.DataFrame(rows), pd.DataFrame(share_rows)
     with atomic_path(args.plots_dir / "newuser.csv") as tmp:
         table.to_csv(tmp, index=False, lineterminator="\n")
-    plot_profile_sizes(table, rank["k"], args.plots_dir / "newuser.png")
+    plot_profile_sizes(table, shares, rank["k"], args.plots_dir / "newuser.png")
     write_json(args.metrics_out, metrics)
     print(table.to_string(index=False))
+    if len(shares):
+        print(shares.to_string(index=False))
 
 
 if __name__ == "__main__":

@@ -68,6 +68,11 @@ def integers(low: int) -> Rule:
                 f"a non-empty list of integers >= {low}")
 
 
+def shares() -> Rule:
+    return Rule(lambda v: isinstance(v, list) and all(_is_number(x) and 0 < x < 1 for x in v),
+                "a list of numbers in (0, 1), possibly empty")
+
+
 def boolean() -> Rule:
     return Rule(lambda v: isinstance(v, bool), "true or false")
 
@@ -150,6 +155,7 @@ SCHEMA: dict[str, dict[str, Rule]] = {
         "users": integer(1),
         "min_ratings": integer(2),
         "profile_sizes": integers(1),
+        "profile_shares": shares(),
         "seed": integer(0),
     },
 }

@@ -101,7 +101,8 @@ def test_evaluation_stages_on_small_data(tmp_path, movielens_dir):
     assert {"precision@10", "recall@10", "ndcg@10", "popular_ndcg@10",
             "predicted_rating_only_ndcg@10"} <= set(ranking)
     newuser = json.loads((tmp_path / "newuser.json").read_text())
-    for prefix in ("newuser.k2", "newuser.k5", "newuser.earliest.k5"):
+    for prefix in ("newuser.k2", "newuser.k5", "newuser.earliest.k5", "newuser.share80",
+                   "newuser.earliest.share80"):
         assert {f"{prefix}.{key}" for key in ("rmse", "user_mean_rmse", "bias_rmse", "ndcg@10",
                                               "bias_ndcg@10")} <= set(newuser)
     assert newuser["newuser.users"] == 4

@@ -31,6 +31,8 @@ def test_project_params_are_valid_and_complete():
     ({"train__co_rating_exponent": 0.7},
      "unknown param train.co_rating_exponent = 0.7; it is now similar.exponent"),
     ({"similar__exponent": 1.5}, "similar.exponent = 1.5 is invalid; allowed: a number in [0, 1]"),
+    ({"newuser__profile_shares": [0.5, 1]},
+     "newuser.profile_shares = [0.5, 1] is invalid; allowed: a list of numbers in (0, 1)"),
 ])
 def test_invalid_params(tmp_path, override, message):
     with pytest.raises(UserInputError) as error:
