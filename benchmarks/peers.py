@@ -25,7 +25,7 @@ from surprise import SVD, BaselineOnly, Dataset, KNNBaseline, Reader
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "stages"))
 from common import atomic_path
-from newuser import hold_out_users, reveal_order
+from newuser import reveal_order, split_new_users
 from params import read_params
 
 PEERS = {
@@ -67,22 +67,19 @@ def evaluate_peer(make, train: pd.DataFrame, test: pd.DataFrame) -> tuple[float,
             time.perf_counter() - start)
 
 
-def newuser_profiles(train: pd.DataFrame, test: pd.DataFrame, settings: dict):
+def newuser_profiles(train: pd.DataFrame, test: pd.DataFrame, settings: dict
+                     ) -> tuple[pd.DataFrame, dict[int, tuple[pd.DataFrame, pd.DataFrame]]]:
     """The training ratings without the held-out users, and each profile size's (profiles,
     targets): the same draws as ``stages/newuser.py`` (random order) from the ``newuser`` params."""
     columns = ["userId", "movieId", "rating", "timestamp"]
-    train, test = train[columns], test[columns]
-    held_out = hold_out_users(pd.concat([train["userId"], test["userId"]]), settings["users"],
-                              settings["min_ratings"], np.random.default_rng(settings["seed"]))
-    in_train, in_test = train["userId"].isin(held_out), test["userId"].isin(held_out)
-    newusers = pd.concat([train[in_train], test[in_test]], ignore_index=True)
+    base, newusers = split_new_users(train[columns], test[columns], settings)
     rng = np.random.default_rng(settings["seed"])
     draws = {}
     for size in settings["profile_sizes"]:
         ordered = reveal_order(newusers, "random", rng)
         shown = ordered["position"].to_numpy() < size
         draws[size] = (ordered[shown], ordered[~shown])
-    return train[~in_train].reset_index(drop=True), draws
+    return base, draws
 
 
 def svd_fold_in(svd, profiles: pd.DataFrame, targets: pd.DataFrame, penalty: float) -> np.ndarray:

@@ -46,6 +46,17 @@ def hold_out_users(user_ids: pd.Series, n_users: int, min_ratings: int,
     return np.sort(rng.choice(eligible, size=n_users, replace=False))
 
 
+def split_new_users(train: pd.DataFrame, test: pd.DataFrame,
+                    settings: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The training ratings without the held-out users (drawn with the ``newuser`` params
+    ``settings``), and every rating of those users from both splits."""
+    held_out = hold_out_users(pd.concat([train["userId"], test["userId"]]), settings["users"],
+                              settings["min_ratings"], np.random.default_rng(settings["seed"]))
+    in_train, in_test = train["userId"].isin(held_out), test["userId"].isin(held_out)
+    newusers = pd.concat([train[in_train], test[in_test]], ignore_index=True)
+    return train[~in_train].reset_index(drop=True), newusers
+
+
 def reveal_order(ratings: pd.DataFrame, order: str, rng: np.random.Generator) -> pd.DataFrame:
     """Each user's ratings in the order they are revealed, with their place ``position``."""
     if order == "random":
@@ -155,15 +166,10 @@ def main() -> None:
         )
 
     columns = ["userId", "movieId", "rating", "timestamp"]
-    train = pd.read_parquet(args.train, columns=columns)
-    test = pd.read_parquet(args.test, columns=columns)
-    held_out = hold_out_users(pd.concat([train["userId"], test["userId"]]), simulation["users"],
-                              simulation["min_ratings"], np.random.default_rng(simulation["seed"]))
-    in_train, in_test = train["userId"].isin(held_out), test["userId"].isin(held_out)
-    newusers = pd.concat([train[in_train], test[in_test]], ignore_index=True)
-    train = train.loc[~in_train, ["userId", "movieId", "rating"]].reset_index(drop=True)
-    del test
-    print(f"refitting the model without {len(held_out)} held-out users "
+    train, newusers = split_new_users(pd.read_parquet(args.train, columns=columns),
+                                      pd.read_parquet(args.test, columns=columns), simulation)
+    train = train[["userId", "movieId", "rating"]]
+    print(f"refitting the model without {newusers['userId'].nunique()} held-out users "
           f"({len(newusers)} ratings)", flush=True)
     model = RatingModel(**params["train"]).fit(train, MovieFeatures.load(args.features))
     settings = params["similar"]
