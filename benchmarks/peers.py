@@ -25,6 +25,8 @@ from surprise import SVD, BaselineOnly, Dataset, KNNBaseline, Reader
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "stages"))
 from common import atomic_path
+from metrics import rmse
+from movielens import IdLookup
 from newuser import reveal_order, split_new_users
 from params import read_params
 
@@ -52,10 +54,6 @@ def predict_surprise(algorithm, pairs: pd.DataFrame) -> np.ndarray:
     peer's API, not our code path)."""
     return np.array([algorithm.predict(u, i).est
                      for u, i in zip(pairs["userId"], pairs["movieId"], strict=True)])
-
-
-def rmse(actual: pd.Series, predicted: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((actual.to_numpy(dtype=float) - predicted) ** 2)))
 
 
 def evaluate_peer(make, train: pd.DataFrame, test: pd.DataFrame) -> tuple[float, float, float]:
@@ -86,11 +84,12 @@ def svd_fold_in(svd, profiles: pd.DataFrame, targets: pd.DataFrame, penalty: flo
     """Predictions of an SVD fitted without the new users: each user's bias and factors are a
     ridge fit (``penalty``) of their profile ratings on the fixed movie biases and factors."""
     trainset = svd.trainset
-    known = {trainset.to_raw_iid(inner): inner for inner in trainset.all_items()}
+    # raw movie id of each inner id (a loop over movies)
+    inner_ids = IdLookup(np.array([trainset.to_raw_iid(inner) for inner in trainset.all_items()]))
     mean = trainset.global_mean
 
     def movie_terms(movie_ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-        inner = np.array([known.get(movie, -1) for movie in movie_ids])
+        inner = inner_ids.positions(movie_ids.to_numpy())
         bias = np.where(inner >= 0, svd.bi[np.maximum(inner, 0)], 0.0)
         factors = np.where(inner[:, None] >= 0, svd.qi[np.maximum(inner, 0)], 0.0)
         return bias, factors
