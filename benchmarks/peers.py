@@ -24,11 +24,11 @@ import pandas as pd
 from surprise import SVD, BaselineOnly, Dataset, KNNBaseline, Reader
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "stages"))
-from common import atomic_path
-from metrics import rmse
-from movielens import IdLookup
-from newuser import reveal_order, split_new_users
-from params import read_params
+from movierec.data.ids import IdLookup
+from movierec.evaluation.metrics import rmse
+from movierec.evaluation.newuser import reveal_order, split_new_users
+from movierec.io import atomic_path
+from movierec.params import NewuserParams, read_params
 
 PEERS = {
     "Surprise BaselineOnly (ALS user + item biases)": lambda: BaselineOnly(verbose=False),
@@ -65,15 +65,15 @@ def evaluate_peer(make, train: pd.DataFrame, test: pd.DataFrame) -> tuple[float,
             time.perf_counter() - start)
 
 
-def newuser_profiles(train: pd.DataFrame, test: pd.DataFrame, settings: dict
+def newuser_profiles(train: pd.DataFrame, test: pd.DataFrame, settings: NewuserParams
                      ) -> tuple[pd.DataFrame, dict[int, tuple[pd.DataFrame, pd.DataFrame]]]:
     """The training ratings without the held-out users, and each profile size's (profiles,
     targets): the same draws as ``stages/newuser.py`` (random order) from the ``newuser`` params."""
     columns = ["userId", "movieId", "rating", "timestamp"]
     base, newusers = split_new_users(train[columns], test[columns], settings)
-    rng = np.random.default_rng(settings["seed"])
+    rng = np.random.default_rng(settings.seed)
     draws = {}
-    for size in settings["profile_sizes"]:
+    for size in settings.profile_sizes:
         ordered = reveal_order(newusers, "random", rng)
         shown = ordered["position"].to_numpy() < size
         draws[size] = (ordered[shown], ordered[~shown])
@@ -109,7 +109,8 @@ def svd_fold_in(svd, profiles: pd.DataFrame, targets: pd.DataFrame, penalty: flo
     return np.clip(predicted, 0.5, 5.0)
 
 
-def newuser_table(train: pd.DataFrame, test: pd.DataFrame, settings: dict, ours: dict) -> str:
+def newuser_table(train: pd.DataFrame, test: pd.DataFrame, settings: NewuserParams,
+                  ours: dict) -> str:
     """New-user RMSE of the peers and ours, per profile size, on the same users and profiles."""
     base, draws = newuser_profiles(train, test, settings)
     rows = {"**our model** (profile evidence)": {}, "our bias fold-in": {}, "profile mean": {}}
@@ -137,8 +138,8 @@ def newuser_table(train: pd.DataFrame, test: pd.DataFrame, settings: dict, ours:
             for size, (profiles, targets) in draws.items()}
     sizes = list(draws)
     largest = sizes[-1]
-    lines = [f"New users: the {settings['users']} users held out by `stages/newuser.py` "
-             f"(`newuser.seed: {settings['seed']}`), random order; RMSE on each user's other "
+    lines = [f"New users: the {settings.users} users held out by `stages/newuser.py` "
+             f"(`newuser.seed: {settings.seed}`), random order; RMSE on each user's other "
              "ratings. The SVD fold-in's penalty is tried on these same ratings (a grid, so its "
              "best row is optimistic).", "",
              "| model | " + " | ".join(f"k={size}" for size in sizes) + " |",
@@ -176,7 +177,7 @@ def main() -> None:
         lines.append(f"| {name} | {root_mse:.4f} | {mean_abs:.4f} | "
                      f"{'-' if seconds is None else f'{seconds:.1f}'} |")
     table = "\n".join(lines) + "\n"
-    newuser = newuser_table(train, test, read_params(args.params)["newuser"],
+    newuser = newuser_table(train, test, read_params(args.params).newuser,
                             json.loads(args.newuser_metrics.read_text()))
     report = f"{table}\n{newuser}"
     with atomic_path(args.out) as tmp:

@@ -19,9 +19,9 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
-import joblib
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,13 +30,16 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from generate import FULL, generate  # noqa: E402
 from scale import LARGE_DATA  # noqa: E402
 
-from features import build_movie_features  # noqa: E402
-from model import RatingModel  # noqa: E402
-from movielens import load_movies, load_ratings, load_tags  # noqa: E402
-from params import data_dir, read_params  # noqa: E402
-from profiles import Profile  # noqa: E402
-from ranking import SimilarMovies, fit_similar_movies  # noqa: E402
-from recommend import Catalog, Recommender  # noqa: E402
+from movierec.data.movielens import load_movies, load_ratings, load_tags  # noqa: E402
+from movierec.features.movie_features import build_movie_features  # noqa: E402
+from movierec.model.estimator import RatingModel, load_model  # noqa: E402
+from movierec.params import as_dict, read_params  # noqa: E402
+from movierec.paths import raw_data_dir  # noqa: E402
+from movierec.ranking.lists import Ranker  # noqa: E402
+from movierec.ranking.similarity import SimilarMovies, fit_similar_movies  # noqa: E402
+from movierec.recommend.catalog import Catalog  # noqa: E402
+from movierec.recommend.profiles import Profile  # noqa: E402
+from movierec.recommend.recommender import Recommender  # noqa: E402
 
 
 def median_seconds(action, repeats: int) -> float:
@@ -80,10 +83,10 @@ def main() -> None:
     params = read_params(ROOT / "params.yaml")
 
     start = time.perf_counter()
-    model = joblib.load(args.model)
+    model = load_model(args.model)
     similar = SimilarMovies.load(args.similar).for_movies(model.movie_ids_, args.similar)
-    recommender = Recommender(model, similar, Catalog.load(ROOT / data_dir(params), model),
-                              params["rank"])
+    recommender = Recommender(model, Ranker(similar, model.items_.movie_count, params.rank),
+                              Catalog.load(ROOT / raw_data_dir(params.data.variant), model))
     loading = time.perf_counter() - start
     print(f"bundled data ({len(model.movie_ids_)} movies): loading {loading:.2f} s (target <= 2 s)")
     report("bundled data", *time_refresh(recommender, args.repeats), target=0.2)
@@ -95,17 +98,15 @@ def main() -> None:
             generate(data, scale=args.ratings / FULL["ratings"], seed=1, movies=args.movies)
             ratings = load_ratings(data)
             features = build_movie_features(load_movies(data), load_tags(data), ratings,
-                                            params["features"]["max_features"], min_df=1)
-            big = RatingModel(**(params["train"] | LARGE_DATA["train"])).fit(ratings, features)
-            settings = params["similar"] | LARGE_DATA["similar"]
-            big_similar = fit_similar_movies(
-                ratings, big.movie_ids_, settings["neighbors"], settings["exponent"],
-                settings["max_per_user"], np.random.default_rng(settings["seed"])).matrix
-            catalog = Catalog.load(data, big)
+                                            params.features.max_features, min_df=1)
+            big = RatingModel(**(as_dict(params.train) | LARGE_DATA["train"])).fit(ratings,
+                                                                                 features)
+            settings = replace(params.similar, **LARGE_DATA["similar"])
+            big_similar = fit_similar_movies(ratings, big.movie_ids_, settings).matrix
+            big_recommender = Recommender(big, Ranker(big_similar, big.items_.movie_count,
+                                                      params.rank), Catalog.load(data, big))
             report(f"{args.movies} movies, {len(ratings)} ratings",
-                   *time_refresh(Recommender(big, big_similar, catalog, params["rank"]),
-                                 args.repeats),
-                   target=1.0)
+                   *time_refresh(big_recommender, args.repeats), target=1.0)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "stages"))
-from common import file_digest  # noqa: E402
+from movierec.io import file_digest  # noqa: E402
 
 RUNNING = re.compile(r"^Running stage '([^']+)'")
 PAGE_GB = os.sysconf("SC_PAGE_SIZE") / 2**30
@@ -146,8 +146,9 @@ def _fit_probe(project: str, rows: int, method: str, connection) -> None:
     from scipy import sparse
     from sklearn.linear_model import Ridge
 
-    from model import RatingModel, ridge_by_movie
-    from movie_features import MovieFeatures
+    from movierec.features.movie_features import MovieFeatures
+    from movierec.model.estimator import RatingModel
+    from movierec.model.ridge import ridge_by_movie
 
     features = MovieFeatures.load(Path(project) / "data" / "features")
     train = pd.read_parquet(Path(project) / "data" / "prepared" / "train.parquet",

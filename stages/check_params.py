@@ -1,24 +1,23 @@
 """Stage: validate the whole params file, so a mistyped key fails the run instead of being ignored.
 
-DVC reruns a stage only when a param it lists changes; ``dvc exp run -S train.alhpa=3`` adds a key
-no stage lists. This stage depends on the whole file, so any change reruns it and any unknown key,
-wrong type or out-of-range value stops ``dvc repro`` / ``dvc exp run`` with a clear message.
+DVC reruns a stage only when a param it lists changes; `dvc exp run -S +train.alhpa=3` adds a key no
+stage lists. This stage depends on the whole file, so any change reruns it and any unknown key,
+wrong type or out-of-range value stops `dvc repro` / `dvc exp run` with a clear message.
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from common import run_main
-from params import read_params
+from movierec.cli import add_params_argument, run_main
+from movierec.params import as_dict, read_params
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    add_params_argument(parser)
     args = parser.parse_args()
-    params = read_params(args.params)
+    params = as_dict(read_params(args.params))
     print(f"{args.params}: {sum(len(section) for section in params.values())} params valid")
 
 

@@ -17,14 +17,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from common import run_main, write_json
-from params import read_params
-from tracking import EXPERIMENT, flatten, log_run, run_tags
+from movierec.cli import add_params_argument, run_main
+from movierec.io import write_json
+from movierec.params import as_dict, read_params
+from movierec.tracking.runs import EXPERIMENT, flatten, log_run, run_tags
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    add_params_argument(parser)
     parser.add_argument("--metrics", type=Path, nargs="+", required=True,
                         help="metrics JSON files to log")
     parser.add_argument("--summary", type=Path, required=True, help="data summary JSON")
@@ -39,7 +40,7 @@ def main() -> None:
                         help="JSON record of the logged run's fingerprint")
     args = parser.parse_args()
 
-    params = flatten(read_params(args.params))
+    params = flatten(as_dict(read_params(args.params)))
     metrics = {}
     for path in args.metrics:
         metrics |= json.loads(path.read_text(encoding="utf-8"))

@@ -3,30 +3,29 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 from pathlib import Path
 
-import joblib
 import pandas as pd
 
-from common import atomic_path, run_main
-from model import RatingModel
-from movie_features import MovieFeatures
-from params import read_params
+from movierec.cli import add_params_argument, run_main
+from movierec.features.movie_features import MovieFeatures
+from movierec.model.estimator import RatingModel, save_model
+from movierec.params import read_params
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--train", type=Path, required=True, help="training interactions (parquet)")
     parser.add_argument("--features", type=Path, required=True, help="movie features directory")
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--model-out", type=Path, required=True)
+    add_params_argument(parser)
+    parser.add_argument("--model-out", type=Path, required=True, help="the fitted model (joblib)")
     args = parser.parse_args()
-    params = read_params(args.params)["train"]
+    params = read_params(args.params).train
 
     train = pd.read_parquet(args.train, columns=["userId", "movieId", "rating"])
-    model = RatingModel(**params).fit(train, MovieFeatures.load(args.features))
-    with atomic_path(args.model_out) as tmp:
-        joblib.dump(model, tmp)
+    model = RatingModel(**asdict(params)).fit(train, MovieFeatures.load(args.features))
+    save_model(model, args.model_out)
     print(f"trained Ridge(alpha={model.alpha}) on {model.n_samples_} ratings and "
           f"{len(model.feature_names_)} features")
 

@@ -1,25 +1,20 @@
-"""Shared plumbing for the stage scripts: user-facing errors, atomic writes, JSON and npz output."""
+"""Files: atomic writes, stable JSON and npz output, digests, a lock."""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
+import fcntl
 import hashlib
 import io
 import json
 import os
-import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from scipy import sparse
-
-
-class UserInputError(Exception):
-    """Something the user controls (a file, a param, an argument) is wrong; the message says how."""
 
 
 def file_digest(path: str | os.PathLike, algorithm: str) -> str:
@@ -29,24 +24,6 @@ def file_digest(path: str | os.PathLike, algorithm: str) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def add_evaluation_arguments(parser: argparse.ArgumentParser) -> None:
-    """The arguments every evaluation stage takes: both splits, params, metrics file, plots folder."""
-    parser.add_argument("--train", type=Path, required=True, help="training interactions (parquet)")
-    parser.add_argument("--test", type=Path, required=True, help="test interactions (parquet)")
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--metrics-out", type=Path, required=True)
-    parser.add_argument("--plots-dir", type=Path, required=True)
-
-
-def run_main(main: Callable[[], None]) -> None:
-    """Run a stage's ``main``; turn a :class:`UserInputError` into one clear line and exit status 2."""
-    try:
-        main()
-    except UserInputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
 
 
 @contextlib.contextmanager
@@ -100,3 +77,15 @@ def save_sparse(path: str | os.PathLike, matrix: sparse.csr_matrix, **extra: np.
             np.lib.format.write_array(buffer, np.asanyarray(array), allow_pickle=False)
             archive.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)),
                              buffer.getvalue())
+
+
+@contextlib.contextmanager
+def locked(path: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on the file ``path`` (created if needed) for the block."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,22 +1,26 @@
-"""The one schema of ``params.yaml``: every known key, its type and allowed values.
+"""The one schema of ``params.yaml``: each section a frozen dataclass whose fields carry the default
+and the rule of every key.
 
-Stages call :func:`load_section` for the sections they read; ``check_params.py`` validates the whole
-file so that a typo such as ``dvc exp run -S train.alhpa=3`` stops the experiment instead of silently
-running with the default ``train.alpha``.
+:func:`read_params` validates the whole file and returns a :class:`Params`; stages hand its typed
+sections to the package (``RatingModel(**asdict(params.train))``). ``check_params.py`` validates
+the file as a stage of its own, so that a typo such as ``dvc exp run -S +train.alhpa=3`` stops the
+experiment instead of silently running with the default ``train.alpha``. The defaults here are
+the committed ``params.yaml`` (a test checks that they agree).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from common import UserInputError
+from movierec.errors import UserInputError
 
 
 @dataclass(frozen=True)
@@ -86,79 +90,124 @@ def text() -> Rule:
     return Rule(lambda v: isinstance(v, str) and v.strip() != "", "a non-empty string")
 
 
-RAW_DATA = Path("data/raw")  # data/raw/<data.variant>, written by the download stage
-SCHEMA: dict[str, dict[str, Rule]] = {
-    "data": {"variant": name(), "url": text()},
-    "interactions": {
-        "min_user_ratings": integer(1),
-        "min_movie_ratings": integer(1),
-    },
-    "split": {
-        "strategy": choice("random", "temporal"),
-        "test_size": number(0, 1, open_low=True, open_high=True),
-        "seed": integer(0),
-    },
-    "features": {
-        "max_features": integer(1),
-        "min_df": integer(1),
-        "tmdb": boolean(),
-    },
-    "train": {
-        "alpha": number(0, open_low=True),
-        "max_samples": integer(1, also=(-1,)),
-        "folds": integer(2, 20),
-        "seed": integer(0),
-        "damping": number(0),
-        "content": boolean(),
-        "genre_affinity": boolean(),
-        "tag_affinity": boolean(),
-        "item_neighbors": boolean(),
-        "affinity_damping": number(0, open_low=True),
-        "neighbors": integer(1),
-        "neighbor_shrinkage": number(0),
-        "neighbor_damping": number(0, open_low=True),
-        "small_profile_share": number(0, 1),
-        "small_profile_max": integer(3),
-    },
-    "similar": {
-        "neighbors": integer(1),
-        "exponent": number(0, 1),
-        "max_per_user": integer(0),
-        "seed": integer(0),
-    },
-    "evaluate": {
-        "baseline_damping": number(0),
-    },
-    "explain": {
-        "top_n": integer(1),
-    },
-    "rank": {
-        "k": integer(1),
-        "relevant_rating": number(0.5, 5.0),
-        "popularity_weight": number(0),
-        "co_rating_weight": number(0),
-        "min_ratings": integer(0),
-        "max_users": integer(1, also=(-1,)),
-    },
-    "recommend": {
-        "demo_profile": text(),
-        "top_n": integer(1),
-        "onboarding_genres": integer(1),
-        "per_genre": integer(1),
-        "random_extras": integer(0),
-        "min_year": integer(0),
-        "ready_after": integer(1),
-        "refine_rounds": integer(0),
-        "seed": integer(0),
-    },
-    "newuser": {
-        "users": integer(1),
-        "min_ratings": integer(2),
-        "profile_sizes": integers(1),
-        "profile_shares": shares(),
-        "seed": integer(0),
-    },
-}
+def param(default: Any, rule: Rule) -> Any:
+    """A dataclass field: its default and the rule its values must follow."""
+    return field(default=default, metadata={"rule": rule})
+
+
+@dataclass(frozen=True)
+class DataParams:
+    variant: str = param("ml-latest-small", name())
+    url: str = param("https://files.grouplens.org/datasets/movielens", text())
+
+
+@dataclass(frozen=True)
+class InteractionsParams:
+    min_user_ratings: int = param(1, integer(1))
+    min_movie_ratings: int = param(1, integer(1))
+
+
+@dataclass(frozen=True)
+class SplitParams:
+    strategy: str = param("random", choice("random", "temporal"))
+    test_size: float = param(0.2, number(0, 1, open_low=True, open_high=True))
+    seed: int = param(42, integer(0))
+
+
+@dataclass(frozen=True)
+class FeaturesParams:
+    max_features: int = param(300, integer(1))
+    min_df: int = param(2, integer(1))
+    tmdb: bool = param(False, boolean())
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    alpha: float = param(10.0, number(0, open_low=True))
+    max_samples: int = param(-1, integer(1, also=(-1,)))
+    folds: int = param(5, integer(2, 20))
+    seed: int = param(42, integer(0))
+    damping: float = param(10.0, number(0))
+    content: bool = param(True, boolean())
+    genre_affinity: bool = param(True, boolean())
+    tag_affinity: bool = param(True, boolean())
+    item_neighbors: bool = param(True, boolean())
+    affinity_damping: float = param(5.0, number(0, open_low=True))
+    neighbors: int = param(100, integer(1))
+    neighbor_shrinkage: float = param(100.0, number(0))
+    neighbor_damping: float = param(1.0, number(0, open_low=True))
+    small_profile_share: float = param(0.5, number(0, 1))
+    small_profile_max: int = param(60, integer(3))
+
+
+@dataclass(frozen=True)
+class SimilarParams:
+    neighbors: int = param(100, integer(1))
+    exponent: float = param(0.7, number(0, 1))
+    max_per_user: int = param(0, integer(0))
+    seed: int = param(42, integer(0))
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    baseline_damping: float = param(10.0, number(0))
+
+
+@dataclass(frozen=True)
+class ExplainParams:
+    top_n: int = param(15, integer(1))
+
+
+@dataclass(frozen=True)
+class RankParams:
+    k: int = param(10, integer(1))
+    relevant_rating: float = param(4.0, number(0.5, 5.0))
+    popularity_weight: float = param(0.1, number(0))
+    co_rating_weight: float = param(20.0, number(0))
+    min_ratings: int = param(5, integer(0))
+    max_users: int = param(2000, integer(1, also=(-1,)))
+
+
+@dataclass(frozen=True)
+class RecommendParams:
+    demo_profile: str = param("demo", text())
+    top_n: int = param(10, integer(1))
+    onboarding_genres: int = param(8, integer(1))
+    per_genre: int = param(3, integer(1))
+    random_extras: int = param(6, integer(0))
+    min_year: int = param(1980, integer(0))
+    ready_after: int = param(20, integer(1))
+    refine_rounds: int = param(20, integer(0))
+    seed: int = param(42, integer(0))
+
+
+@dataclass(frozen=True)
+class NewuserParams:
+    users: int = param(200, integer(1))
+    min_ratings: int = param(30, integer(2))
+    profile_sizes: tuple[int, ...] = param((5, 10, 20), integers(1))
+    profile_shares: tuple[float, ...] = param((0.8,), shares())
+    seed: int = param(42, integer(0))
+
+
+@dataclass(frozen=True)
+class Params:
+    """Every section of ``params.yaml``."""
+
+    data: DataParams = field(default_factory=DataParams)
+    interactions: InteractionsParams = field(default_factory=InteractionsParams)
+    split: SplitParams = field(default_factory=SplitParams)
+    features: FeaturesParams = field(default_factory=FeaturesParams)
+    train: TrainParams = field(default_factory=TrainParams)
+    similar: SimilarParams = field(default_factory=SimilarParams)
+    evaluate: EvaluateParams = field(default_factory=EvaluateParams)
+    explain: ExplainParams = field(default_factory=ExplainParams)
+    rank: RankParams = field(default_factory=RankParams)
+    recommend: RecommendParams = field(default_factory=RecommendParams)
+    newuser: NewuserParams = field(default_factory=NewuserParams)
+
+
+SECTIONS: dict[str, type] = {f.name: f.default_factory for f in dataclasses.fields(Params)}
 
 MOVED = {  # keys of earlier params files, and where they went
     "train.co_rating_exponent": "similar.exponent",
@@ -166,8 +215,38 @@ MOVED = {  # keys of earlier params files, and where they went
 }
 
 
-def read_params(path: str | Path) -> dict[str, Any]:
-    """Read and fully validate a params file: unknown sections or keys, wrong types, bad values."""
+def rules(section: type) -> dict[str, Rule]:
+    """Each key of a section class and its rule."""
+    return {f.name: f.metadata["rule"] for f in dataclasses.fields(section)}
+
+
+def _section(path: Path, name: str, values: Any) -> Any:
+    """One validated section of the file, as its dataclass."""
+    if not isinstance(values, dict):
+        raise UserInputError(f"{path}: section {name!r} must be a mapping of keys")
+    known = rules(SECTIONS[name])
+    for key, value in values.items():
+        if key not in known:
+            moved = MOVED.get(f"{name}.{key}")
+            raise UserInputError(
+                f"{path}: unknown param {name}.{key} = {value!r}; "
+                + (f"it is now {moved}" if moved else f"known keys in {name!r}: {', '.join(known)}")
+            )
+        if not known[key].accepts(value):
+            raise UserInputError(
+                f"{path}: param {name}.{key} = {value!r} is invalid; allowed: {known[key].allowed}"
+            )
+    missing = [key for key in known if key not in values]
+    if missing:
+        raise UserInputError(f"{path}: section {name!r} lacks "
+                             + ", ".join(f"{name}.{key}" for key in missing))
+    return SECTIONS[name](**{key: tuple(value) if isinstance(value, list) else value
+                             for key, value in values.items()})
+
+
+def read_params(path: str | Path) -> Params:
+    """Read and fully validate a params file: unknown sections or keys, wrong types, bad values,
+    missing keys (DVC needs every key a stage lists to be in the file)."""
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -177,44 +256,33 @@ def read_params(path: str | Path) -> dict[str, Any]:
         raise UserInputError(f"{path}: not valid YAML: {error}") from None
     if not isinstance(raw, dict):
         raise UserInputError(f"{path}: expected a mapping of sections, got {type(raw).__name__}")
-    for section, values in raw.items():
-        if section not in SCHEMA:
-            raise UserInputError(
-                f"{path}: unknown section {section!r}; known sections: {', '.join(SCHEMA)}"
-            )
-        if not isinstance(values, dict):
-            raise UserInputError(f"{path}: section {section!r} must be a mapping of keys")
-        rules = SCHEMA[section]
-        for key, value in values.items():
-            if key not in rules:
-                moved = MOVED.get(f"{section}.{key}")
-                raise UserInputError(
-                    f"{path}: unknown param {section}.{key} = {value!r}; "
-                    + (f"it is now {moved}" if moved else
-                       f"known keys in {section!r}: {', '.join(rules)}")
-                )
-            rule = rules[key]
-            if not rule.accepts(value):
-                raise UserInputError(
-                    f"{path}: param {section}.{key} = {value!r} is invalid; allowed: {rule.allowed}"
-                )
-        missing = [key for key in rules if key not in values]
-        if missing:
-            raise UserInputError(
-                f"{path}: section {section!r} lacks "
-                + ", ".join(f"{section}.{key}" for key in missing)
-            )
-    return raw
+    unknown = [section for section in raw if section not in SECTIONS]
+    if unknown:
+        raise UserInputError(
+            f"{path}: unknown section {unknown[0]!r}; known sections: {', '.join(SECTIONS)}")
+    missing = [section for section in SECTIONS if section not in raw]
+    if missing:
+        raise UserInputError(f"{path}: lacks the section(s) {', '.join(missing)}")
+    params = Params(**{section: _section(path, section, values) for section, values in raw.items()})
+    _check_across_keys(path, params)
+    return params
 
 
-def data_dir(params: dict[str, Any]) -> Path:
-    """Where the ``download`` stage puts the MovieLens variant the params select."""
-    return RAW_DATA / params["data"]["variant"]
+def _check_across_keys(path: Path, params: Params) -> None:
+    """Rules that tie two keys together."""
+    simulation = params.newuser
+    if max(simulation.profile_sizes) >= simulation.min_ratings:
+        raise UserInputError(
+            f"{path}: newuser.profile_sizes = {list(simulation.profile_sizes)} would reveal every "
+            f"rating of a held-out user with newuser.min_ratings = {simulation.min_ratings}; keep "
+            f"every size below it")
 
 
-def load_section(path: str | Path, section: str) -> dict[str, Any]:
-    """Return one validated section of the params file."""
-    params = read_params(path)
-    if section not in params:
-        raise UserInputError(f"{path}: section {section!r} is missing")
-    return params[section]
+def as_dict(params: Any) -> dict[str, Any]:
+    """A params object (or section) as plain data: nested dicts, lists for tuples."""
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: plain(item) for key, item in value.items()}
+        return list(value) if isinstance(value, tuple) else value
+
+    return plain(dataclasses.asdict(params))

@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from conftest import ROOT, copy_project, git_env
+from support import ROOT, copy_project, git_env
 
 METRIC_KEYS = {"rmse", "mae", "n_train", "n_test"} | {
     f"{baseline}_{metric}" for baseline in ("global_mean", "user_mean", "movie_mean", "bias")
@@ -154,6 +154,7 @@ def test_exp_run_with_another_alpha_gives_new_metrics_and_a_tagged_run(reproduce
         {mlflow_name(k): v for k, v in experiments["alpha-1000"]["metrics"].items()})
 
 
+@pytest.mark.slow
 def test_temp_and_queued_experiments_log_into_the_main_repository(reproduced):
     """--temp and queued runs happen in .dvc/tmp/exps; their MLflow runs must land here."""
     repo, _ = reproduced
@@ -186,6 +187,7 @@ def test_temp_and_queued_experiments_log_into_the_main_repository(reproduced):
     assert not any((repo / ".dvc" / "tmp" / "exps").glob("*/mlflow.db"))
 
 
+@pytest.mark.slow
 def test_runs_go_to_a_tracking_server_when_asked(reproduced, tmp_path):
     repo, _ = reproduced
     with socket.socket() as probe:

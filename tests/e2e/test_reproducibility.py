@@ -9,7 +9,7 @@ import time
 import pytest
 import yaml
 
-from conftest import copy_project, git_env
+from support import copy_project, git_env
 
 pytestmark = pytest.mark.slow
 

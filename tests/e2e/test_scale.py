@@ -7,9 +7,10 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
-from conftest import ROOT, git_env
-from movielens import load_links, load_movies, load_ratings, load_tags
+from movierec.data.movielens import load_links, load_movies, load_ratings, load_tags
+from support import ROOT, git_env
 
 
 def generate(out, scale: float = 0.001):
@@ -39,6 +40,7 @@ def test_generator_is_deterministic_and_shaped_like_ml_latest(tmp_path):
     assert means.loc[means["size"] >= 50, "mean"].std() > 0.25
 
 
+@pytest.mark.slow
 def test_scale_benchmark_runs_the_pipeline_small(tmp_path):
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "scale.py"), "--scale",
                              "0.002", "--work", str(tmp_path / "work")], capture_output=True,

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import run_stage, write_params
+from support import run_stage, write_params
 
 
 def run_interactions(tmp_path, data_dir, params):
@@ -119,6 +119,7 @@ def test_newuser_profile_sizes_must_leave_ratings_to_predict(tmp_path):
     assert not (tmp_path / "m.json").exists()
 
 
+@pytest.mark.slow
 def test_a_stage_killed_midway_leaves_the_previous_output_and_reruns(tmp_path):
     """SIGKILL during train: the old model stays (outputs are renamed into place at the end)."""
     import signal
@@ -126,7 +127,7 @@ def test_a_stage_killed_midway_leaves_the_previous_output_and_reruns(tmp_path):
     import sys
     import time
 
-    from conftest import BUNDLED, ROOT
+    from support import BUNDLED, ROOT
 
     params = write_params(tmp_path / "p.yaml")
     result, prepared = run_interactions(tmp_path, BUNDLED, params)

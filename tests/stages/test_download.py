@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUNDLED, make_movielens, run_stage, serving, write_params
+from support import BUNDLED, make_movielens, run_stage, serving, write_params
 
 
 class GroupLens(ThreadingHTTPServer):

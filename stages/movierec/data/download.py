@@ -1,4 +1,4 @@
-"""Stage: put the MovieLens variant ``data.variant`` in ``data/raw/<variant>``, verified.
+"""Put the MovieLens variant ``data.variant`` in ``data/raw/<variant>``, verified.
 
 A variant bundled with the project (``data/bundled/<variant>``, e.g. ml-latest-small) is copied
 byte for byte after its ``SHA256SUMS`` are checked. Any other (ml-latest, ml-32m, ml-25m) is
@@ -10,7 +10,6 @@ complete (extracted beside it, then renamed).
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import http.client
 import os
@@ -25,9 +24,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from common import UserInputError, file_digest, run_main
-from movielens import FILES
-from params import read_params
+from movierec.data.movielens import FILES
+from movierec.errors import UserInputError
+from movierec.io import file_digest
 
 BLOCK = 1 << 20
 
@@ -148,25 +147,10 @@ def fetch_variant(variant: str, url: str, partial_dir: Path, out: Path) -> None:
     partial.unlink()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--bundled", type=Path, required=True,
-                        help="directory of the variants shipped with the project")
-    parser.add_argument("--partial-dir", type=Path, required=True,
-                        help="where an interrupted download waits to be resumed")
-    parser.add_argument("--out", type=Path, required=True, help="data/raw/<variant>")
-    args = parser.parse_args()
-    data = read_params(args.params)["data"]
-    variant = data["variant"]
-    if (args.bundled / variant).is_dir():
-        copy_bundled(args.bundled / variant, args.out)
-        print(f"{args.out}: {variant} copied from {args.bundled / variant}, checksums verified")
-    else:
-        fetch_variant(variant, data["url"], args.partial_dir, args.out)
-        print(f"{args.out}: {variant} downloaded from {data['url']}, MD5 verified")
-
-
-if __name__ == "__main__":
-    run_main(main)
+def put_variant(variant: str, url: str, bundled: Path, partial_dir: Path, out: Path) -> str:
+    """Copy the bundled ``variant`` or download it into ``out``; a line saying which was done."""
+    if (bundled / variant).is_dir():
+        copy_bundled(bundled / variant, out)
+        return f"{out}: {variant} copied from {bundled / variant}, checksums verified"
+    fetch_variant(variant, url, partial_dir, out)
+    return f"{out}: {variant} downloaded from {url}, MD5 verified"

@@ -1,8 +1,7 @@
-"""Stage: MovieLens ratings of known movies, filtered, split into train and test."""
+"""Interactions: MovieLens ratings of known movies, filtered, split into train and test."""
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import sys
 from pathlib import Path
@@ -10,11 +9,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from common import UserInputError, atomic_path, run_main, write_json
-from movielens import FILES, INTERACTIONS_PARQUET, INTERACTIONS_SCHEMA, load_movies, load_ratings
-from params import read_params
-
-LARGE_FILE = 100 << 20  # ratings files larger than this get a line saying they are being read
+from movierec.data.movielens import (
+    FILES,
+    INTERACTIONS_PARQUET,
+    INTERACTIONS_SCHEMA,
+    load_movies,
+    load_ratings,
+)
+from movierec.errors import UserInputError
+from movierec.io import atomic_path
+from movierec.params import InteractionsParams, SplitParams
 
 
 def build_interactions(ratings: pd.DataFrame, movies: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -88,38 +92,24 @@ def data_fingerprint(data_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data-dir", type=Path, required=True, help="MovieLens CSV directory")
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--train-out", type=Path, required=True)
-    parser.add_argument("--test-out", type=Path, required=True)
-    parser.add_argument("--summary-out", type=Path, required=True)
-    args = parser.parse_args()
-    params = read_params(args.params)
-    filters, split = params["interactions"], params["split"]
-
-    ratings_csv = args.data_dir / "ratings.csv"
-    if ratings_csv.is_file() and ratings_csv.stat().st_size > LARGE_FILE:
-        print(f"reading {ratings_csv} ({ratings_csv.stat().st_size >> 20} MB) ...",
-              file=sys.stderr, flush=True)
-    ratings = load_ratings(args.data_dir)
-    movies = load_movies(args.data_dir)
-    table, unknown_movies = build_interactions(ratings, movies)
+def prepare_interactions(data_dir: Path, filters: InteractionsParams, split: SplitParams
+                         ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The training and test splits of ``data_dir``'s ratings, and a summary of what was read."""
+    ratings = load_ratings(data_dir)
+    table, unknown_movies = build_interactions(ratings, load_movies(data_dir))
     if unknown_movies:
         print(f"dropped {unknown_movies} ratings of movies missing from movies.csv", file=sys.stderr)
-    table = filter_min_counts(table, filters["min_user_ratings"], filters["min_movie_ratings"])
+    table = filter_min_counts(table, filters.min_user_ratings, filters.min_movie_ratings)
     if table.empty:
         raise UserInputError(
-            f"interactions.min_user_ratings = {filters['min_user_ratings']} and "
-            f"interactions.min_movie_ratings = {filters['min_movie_ratings']} remove every rating "
-            f"of {args.data_dir}; lower them"
+            f"interactions.min_user_ratings = {filters.min_user_ratings} and "
+            f"interactions.min_movie_ratings = {filters.min_movie_ratings} remove every rating "
+            f"of {data_dir}; lower them"
         )
-    train, test = split_train_test(
-        table, split["strategy"], split["test_size"], np.random.default_rng(split["seed"])
-    )
+    train, test = split_train_test(table, split.strategy, split.test_size,
+                                   np.random.default_rng(split.seed))
     summary = {
-        "data_sha256": data_fingerprint(args.data_dir),
+        "data_sha256": data_fingerprint(data_dir),
         "ratings_read": len(ratings),
         "interactions": len(table),
         "users": int(table["userId"].nunique()),
@@ -127,13 +117,10 @@ def main() -> None:
         "train": len(train),
         "test": len(test),
     }
-    for frame, out in ((train, args.train_out), (test, args.test_out)):
-        with atomic_path(out) as tmp:
-            frame.to_parquet(tmp, index=False, **INTERACTIONS_PARQUET)
-    write_json(args.summary_out, summary)
-    print(f"wrote {summary['interactions']} interactions for {summary['users']} users and "
-          f"{summary['movies']} movies ({len(train)} train, {len(test)} test)")
+    return train, test, summary
 
 
-if __name__ == "__main__":
-    run_main(main)
+def save_interactions(frame: pd.DataFrame, path: Path) -> None:
+    """Write an interactions table as the later stages read it (parquet, atomically)."""
+    with atomic_path(path) as tmp:
+        frame.to_parquet(tmp, index=False, **INTERACTIONS_PARQUET)

@@ -16,12 +16,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from common import UserInputError
+from movierec.errors import UserInputError
 
 FILES = ("movies.csv", "ratings.csv", "tags.csv", "links.csv")
 RATING_MIN, RATING_MAX = 0.5, 5.0
 NO_GENRES = "(no genres listed)"
-TABLE_IDS = 10_000_000  # ids below this are looked up in a table (IdLookup; 80 MB at most)
 
 # Column kinds per file; extra columns in a file are accepted and ignored.
 RATINGS_COLUMNS = {"userId": "id", "movieId": "id", "rating": "float", "timestamp": "int"}
@@ -234,23 +233,3 @@ def load_links(data_dir: str | Path) -> pd.DataFrame:
         "imdbId": frame["imdbId"].fillna("").astype("string"),
         "tmdbId": frame["tmdbId"].astype("Int64"),
     }).drop_duplicates("movieId")
-
-
-class IdLookup:
-    """Positions of ids in an array of unique ids: a table for small non-negative integer ids
-    (MovieLens' are below 300,000), a hash index otherwise."""
-
-    def __init__(self, ids: np.ndarray) -> None:
-        ids = np.asarray(ids)
-        self.index = pd.Index(ids)
-        self.table = None
-        if ids.dtype.kind == "i" and len(ids) and ids.min() >= 0 and ids.max() < TABLE_IDS:
-            self.table = np.full(int(ids.max()) + 2, -1, dtype=np.intp)  # last entry: unknown
-            self.table[ids] = np.arange(len(ids))
-
-    def positions(self, queries: np.ndarray) -> np.ndarray:
-        """Position of each query id, -1 if unknown."""
-        queries = np.asarray(queries)
-        if self.table is None or queries.dtype.kind != "i":
-            return self.index.get_indexer(queries)
-        return self.table.take(np.clip(queries, -1, len(self.table) - 1))

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from common import UserInputError
+from movierec.errors import UserInputError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS movies (
@@ -94,3 +94,16 @@ def trim(text: str, width: int = 160) -> str:
         return text
     head = text[:width]
     return (head.rsplit(" ", 1)[0] if " " in head else head[: width - 1]) + "…"
+
+
+def cached_features(movie_ids: pd.Series, links: pd.DataFrame, path: Path | None
+                    ) -> tuple[pd.DataFrame | None, str]:
+    """The ``TMDB_NUMERIC`` columns of ``movie_ids`` (in that order) from the cache at ``path``,
+    or None when there is no cache; and a line saying which."""
+    if path is None or not path.is_file():
+        return None, (f"features.tmdb is on but {path} does not exist (see README, TMDB); "
+                      f"building without TMDB features")
+    tmdb_ids = pd.DataFrame({"movieId": movie_ids}).merge(links, on="movieId", how="left")["tmdbId"]
+    features = numeric_features(tmdb_ids, read_cache(path))
+    found = int((features["tmdb_missing"] == 0).sum())
+    return features, f"TMDB cache {path}: records for {found} of {len(movie_ids)} movies"

@@ -1,17 +1,12 @@
-"""Fill the local TMDB cache for the movies in links.csv (optional; not part of `dvc repro`).
+"""TMDB's ``/movie/{id}`` API: a rate-limited, retrying client, and filling the local cache with it.
 
-The API key comes from the environment variable TMDB_API_KEY (a v3 API key or a v4 read access
-token) and is never written to disk or printed. Ids already in the cache are skipped, so a stopped
-run resumes where it was; each record is committed on its own, so nothing is half-written.
-
-    TMDB_API_KEY=... python stages/fetch_tmdb.py
+Ids already in the cache are skipped, so a stopped run resumes where it was; each record is
+committed on its own, so nothing is half-written. The key is never written to disk or printed.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sqlite3
 import sys
 import time
@@ -21,14 +16,11 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 from tqdm import tqdm
 
-from common import UserInputError, run_main
-from movielens import load_links
-from params import data_dir, read_params
-from tmdb import FIELDS, connect
+from movierec.data.tmdb import FIELDS
+from movierec.errors import UserInputError
 
 DEFAULT_BASE_URL = "https://api.themoviedb.org/3"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
@@ -132,47 +124,3 @@ def fetch(client: Client, connection: sqlite3.Connection, tmdb_ids: Iterable[int
         store(connection, tmdb_id, record)
         counts["fetched" if record is not None else "not_found"] += 1
     return counts
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, help="MovieLens directory with links.csv "
-                                                      "(default: data/raw/<data.variant>)")
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--cache", type=Path, default=Path("data/tmdb/tmdb.sqlite"))
-    parser.add_argument("--base-url", default=os.environ.get("TMDB_BASE_URL", DEFAULT_BASE_URL),
-                        help="TMDB API root (env TMDB_BASE_URL; default %(default)s)")
-    parser.add_argument("--rate", type=float, default=20.0, help="requests per second at most")
-    parser.add_argument("--retries", type=int, default=5, help="retries of a transient error")
-    parser.add_argument("--limit", type=int, help="ask about at most this many ids in this run")
-    args = parser.parse_args()
-    api_key = os.environ.get("TMDB_API_KEY", "").strip()
-    if not api_key:
-        raise UserInputError("TMDB_API_KEY is not set: create a key at "
-                             "https://www.themoviedb.org/settings/api and export it")
-    if not args.rate > 0:
-        raise UserInputError(f"--rate {args.rate}: use a number of requests per second > 0")
-    if args.retries < 0 or (args.limit is not None and args.limit < 0):
-        raise UserInputError("--retries and --limit take whole numbers >= 0")
-    movielens = args.data_dir or data_dir(read_params(args.params))
-
-    tmdb_ids = load_links(movielens)["tmdbId"].dropna().astype(int).tolist()
-    client = Client(args.base_url, api_key, args.rate, args.retries)
-    connection = connect(args.cache)
-    try:
-        counts = fetch(client, connection, tmdb_ids, args.limit)
-    except KeyboardInterrupt:
-        print(f"\nstopped; {len(cached_ids(connection))} ids are cached in {args.cache}, "
-              f"the next run goes on from there", file=sys.stderr)
-        sys.exit(130)
-    finally:
-        connection.close()
-    print(f"{args.cache}: {counts['fetched']} fetched, {counts['not_found']} unknown to TMDB, "
-          f"{counts['failed']} failed; {len(set(tmdb_ids))} ids in links.csv")
-    if counts["failed"]:
-        sys.exit(1)
-
-
-if __name__ == "__main__":
-    run_main(main)

@@ -1,4 +1,4 @@
-"""Stage: explain the model by its coefficients, as CSV, PNG and text.
+"""The model explained by its coefficients, as a table and a bar chart.
 
 Numeric features (rating evidence, release year) are standardised, so their coefficients are stars
 per standard deviation and all are shown; of the many genre and tag tokens (stars at full TF-IDF
@@ -7,15 +7,11 @@ weight) the ``explain.top_n`` most positive and most negative are shown.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-import joblib
 import pandas as pd
 
-from common import atomic_path, run_main
-from params import read_params
-from plotting import new_figure, save_png
+from movierec.evaluation.plots import new_figure, save_png
 
 
 def top_coefficients(coefficients: pd.DataFrame, top_n: int) -> pd.DataFrame:
@@ -47,29 +43,3 @@ def plot_coefficients(top: pd.DataFrame, path: Path) -> None:
     axes.set(xlabel="coefficient: stars per std (numeric, top) or at full TF-IDF weight (tokens)",
              title="Ridge coefficients")
     save_png(figure, path)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", type=Path, required=True)
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--csv-out", type=Path, required=True)
-    parser.add_argument("--png-out", type=Path, required=True)
-    args = parser.parse_args()
-    params = read_params(args.params)["explain"]
-
-    top = top_coefficients(joblib.load(args.model).coefficients(), params["top_n"])
-    with atomic_path(args.csv_out) as tmp:
-        top.to_csv(tmp, index=False, lineterminator="\n")
-    plot_coefficients(top, args.png_out)
-    headings = {"numeric": "numeric features (stars per standard deviation):",
-                "token+": f"top {params['top_n']} genre/tag tokens raising the rating:",
-                "token-": f"top {params['top_n']} genre/tag tokens lowering the rating:"}
-    for kind, heading in headings.items():
-        print(heading)
-        for row in top[top["kind"] == kind].itertuples():
-            print(f"  {row.coefficient:+.4f}  {row.feature}")
-
-
-if __name__ == "__main__":
-    run_main(main)

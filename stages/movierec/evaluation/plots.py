@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from common import atomic_path
+from movierec.io import atomic_path
 
 
 def new_figure(width: float = 6.4, height: float = 4.2, ncols: int = 1) -> tuple[Figure, Any]:

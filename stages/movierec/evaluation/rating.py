@@ -1,60 +1,18 @@
-"""Stage: MAE and RMSE of the model and of baselines fitted in the same run, plus plots."""
+"""Rating accuracy: RMSE and MAE of the model and of baselines fitted in the same run, and plots."""
 
 from __future__ import annotations
 
-import argparse
 import itertools
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
 
-from common import add_evaluation_arguments, atomic_path, run_main, write_json
-from metrics import mae, rmse
-from model import EvidenceConfig, fit_item_evidence
-from params import read_params
-from plotting import new_figure, save_png
+from movierec.evaluation.metrics import mae, rmse
+from movierec.evaluation.plots import new_figure, save_png
+from movierec.io import atomic_path
 
 ACTIVITY_BINS = [0, 20, 50, 100, 200, 500, np.inf]
-
-
-def baseline_predictions(train: pd.DataFrame, test: pd.DataFrame,
-                         damping: float) -> dict[str, np.ndarray]:
-    """Predictions of the classic baselines, fitted on ``train``, for the rows of ``test``.
-
-    ``global_mean``: the mean training rating; ``user_mean`` / ``movie_mean``: the user's or movie's
-    mean training rating (the global mean when unseen); ``bias``: global mean + damped movie bias +
-    damped user bias.
-    """
-    global_mean = float(train["rating"].mean())
-    ratings = train["rating"].to_numpy(dtype=float)
-    n_train = len(train)
-
-    def codes(key: str) -> tuple[np.ndarray, np.ndarray, int]:
-        """Codes of ``key`` in the training rows and the test rows, and how many there are."""
-        coded, uniques = pd.factorize(np.concatenate([train[key], test[key]]))
-        return coded[:n_train], coded[n_train:], len(uniques)
-
-    def group_mean(train_code: np.ndarray, test_code: np.ndarray, n: int) -> np.ndarray:
-        count = np.bincount(train_code, minlength=n)
-        means = np.divide(np.bincount(train_code, ratings, minlength=n), count,
-                          out=np.full(n, global_mean), where=count > 0)
-        return means[test_code]
-
-    user_train, user_test, n_users = codes("userId")
-    movie_train, movie_test, n_movies = codes("movieId")
-    biases_only = EvidenceConfig(damping=damping, genre_affinity=False, tag_affinity=False,
-                                 item_neighbors=False)
-    items, user_evidence = fit_item_evidence(user_train, movie_train, ratings, n_users, n_movies,
-                                             None, None, biases_only)
-    bias = items.global_mean + items.movie_bias[movie_test] + user_evidence.bias[user_test]
-    return {
-        "global_mean": np.full(len(test), global_mean),
-        "user_mean": group_mean(user_train, user_test, n_users),
-        "movie_mean": group_mean(movie_train, movie_test, n_movies),
-        "bias": np.clip(bias, 0.5, 5.0),
-    }
 
 
 def error_metrics(actual: np.ndarray, predictions: dict[str, np.ndarray]) -> dict[str, float]:
@@ -142,30 +100,3 @@ def write_plots(plots_dir: Path, actual: np.ndarray, predictions: dict[str, np.n
     axes.set(xlabel="user's training ratings", ylabel="RMSE", title="Error by user activity")
     axes.legend(fontsize="small")
     save_png(figure, plots_dir / "error_by_activity.png")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", type=Path, required=True)
-    add_evaluation_arguments(parser)
-    args = parser.parse_args()
-    params = read_params(args.params)["evaluate"]
-
-    columns = ["userId", "movieId", "rating"]
-    train = pd.read_parquet(args.train, columns=columns)
-    test = pd.read_parquet(args.test, columns=columns)
-    model = joblib.load(args.model)
-    actual = test["rating"].to_numpy(dtype=float)
-    predictions = {"model": model.predict(test["userId"].to_numpy(), test["movieId"].to_numpy())}
-    predictions |= baseline_predictions(train, test, params["baseline_damping"])
-    metrics = error_metrics(actual, predictions) | {"n_train": len(train), "n_test": len(test)}
-    write_plots(args.plots_dir, actual, predictions, error_by_activity(test, train, predictions))
-    write_json(args.metrics_out, metrics)
-    width = max(len(name) for name in predictions)
-    for name in predictions:
-        prefix = "" if name == "model" else f"{name}_"
-        print(f"{name:<{width}}  RMSE {metrics[prefix + 'rmse']:.4f}  MAE {metrics[prefix + 'mae']:.4f}")
-
-
-if __name__ == "__main__":
-    run_main(main)

@@ -1,4 +1,4 @@
-"""Per-movie feature matrix as the features stage writes it and the model reads it."""
+"""Per-movie features as the features stage builds and writes them and the model reads them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from common import atomic_path, save_sparse, write_text
+from movierec.data.ids import IdLookup
+from movierec.features.tokens import movie_tokens, tfidf
+from movierec.io import atomic_path, save_sparse, write_text
 
 MATRIX_FILE, MOVIES_FILE, NAMES_FILE = "content.npz", "movies.parquet", "feature_names.json"
 NUMERIC = ["year", "year_missing"]
@@ -56,3 +58,34 @@ class MovieFeatures:
             content=sparse.load_npz(directory / MATRIX_FILE).tocsr(),
             names=names,
         )
+
+
+def build_movie_features(movies: pd.DataFrame, tags: pd.DataFrame, train: pd.DataFrame,
+                         max_features: int, min_df: int,
+                         tmdb: pd.DataFrame | None = None) -> MovieFeatures:
+    """Features of every movie in ``movies``; rating statistics come from ``train`` only.
+
+    ``tmdb`` (the ``tmdb.TMDB_NUMERIC`` columns, row-aligned with ``movies``) joins the numeric
+    features when given.
+    """
+    matrix, names = tfidf(*movie_tokens(movies, tags), len(movies), max_features, min_df)
+    missing_year = movies["year"].isna()
+    median_year = movies["year"].median() if not missing_year.all() else 0.0
+    # per-movie sums (linear); ratings of movies not in ``movies`` are ignored
+    position = IdLookup(movies["movieId"].to_numpy()).positions(train["movieId"].to_numpy())
+    known = position >= 0
+    count = np.bincount(position[known], minlength=len(movies))
+    total = np.bincount(position[known], train["rating"].to_numpy(dtype=float)[known],
+                        minlength=len(movies))
+    table = pd.DataFrame({
+        "movieId": movies["movieId"].to_numpy(),
+        "title": movies["title"].to_numpy(),
+        "genres": movies["genres"].map("|".join).to_numpy(),
+        "year": movies["year"].fillna(median_year).to_numpy(),
+        "year_missing": missing_year.to_numpy(dtype="float64"),
+        "train_count": count.astype("int64"),
+        "train_mean": np.divide(total, count, out=np.full(len(count), np.nan), where=count > 0),
+    })
+    if tmdb is not None:
+        table = pd.concat([table, tmdb.reset_index(drop=True)], axis=1)
+    return MovieFeatures(movies=table, content=matrix, names=names)

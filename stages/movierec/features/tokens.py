@@ -1,9 +1,7 @@
-"""Stage: per-movie features: TF-IDF over genres and tags, release year, training popularity."""
+"""Genre and tag tokens of each movie, and their TF-IDF weights (as scikit-learn computes them)."""
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import sparse
 
-from common import UserInputError, run_main
-from movie_features import MovieFeatures
-from movielens import IdLookup, load_links, load_movies, load_tags
-from params import read_params
-from tmdb import numeric_features, read_cache
+from movierec.errors import UserInputError
 
 STOP_WORDS_FILE = Path(__file__).with_name("stop_words.txt")
 
@@ -79,69 +73,3 @@ def tfidf(rows: np.ndarray, tokens: pa.Array, n_movies: int, max_features: int,
     lengths = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
     scale = np.divide(1.0, lengths, out=np.zeros_like(lengths), where=lengths > 0)
     return sparse.csr_matrix(sparse.diags(scale) @ weighted), vocabulary.take(kept).to_pylist()
-
-
-def build_movie_features(movies: pd.DataFrame, tags: pd.DataFrame, train: pd.DataFrame,
-                         max_features: int, min_df: int,
-                         tmdb: pd.DataFrame | None = None) -> MovieFeatures:
-    """Features of every movie in ``movies``; rating statistics come from ``train`` only.
-
-    ``tmdb`` (the ``tmdb.TMDB_NUMERIC`` columns, row-aligned with ``movies``) joins the numeric
-    features when given.
-    """
-    matrix, names = tfidf(*movie_tokens(movies, tags), len(movies), max_features, min_df)
-    missing_year = movies["year"].isna()
-    median_year = movies["year"].median() if not missing_year.all() else 0.0
-    # per-movie sums (linear); ratings of movies not in ``movies`` are ignored
-    position = IdLookup(movies["movieId"].to_numpy()).positions(train["movieId"].to_numpy())
-    known = position >= 0
-    count = np.bincount(position[known], minlength=len(movies))
-    total = np.bincount(position[known], train["rating"].to_numpy(dtype=float)[known],
-                        minlength=len(movies))
-    table = pd.DataFrame({
-        "movieId": movies["movieId"].to_numpy(),
-        "title": movies["title"].to_numpy(),
-        "genres": movies["genres"].map("|".join).to_numpy(),
-        "year": movies["year"].fillna(median_year).to_numpy(),
-        "year_missing": missing_year.to_numpy(dtype="float64"),
-        "train_count": count.astype("int64"),
-        "train_mean": np.divide(total, count, out=np.full(len(count), np.nan), where=count > 0),
-    })
-    if tmdb is not None:
-        table = pd.concat([table, tmdb.reset_index(drop=True)], axis=1)
-    return MovieFeatures(movies=table, content=matrix, names=names)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data-dir", type=Path, required=True, help="MovieLens CSV directory")
-    parser.add_argument("--train", type=Path, required=True, help="training interactions (parquet)")
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--tmdb-cache", type=Path,
-                        help="TMDB cache (stages/fetch_tmdb.py), used if features.tmdb is on")
-    parser.add_argument("--out", type=Path, required=True, help="output directory")
-    args = parser.parse_args()
-    params = read_params(args.params)["features"]
-
-    movies, tags = load_movies(args.data_dir), load_tags(args.data_dir)
-    train = pd.read_parquet(args.train, columns=["movieId", "rating"])
-    tmdb = None
-    if params["tmdb"] and (args.tmdb_cache is None or not args.tmdb_cache.is_file()):
-        print(f"features.tmdb is on but {args.tmdb_cache} does not exist (see README, TMDB); "
-              f"building without TMDB features", file=sys.stderr)
-    elif params["tmdb"]:
-        links = movies[["movieId"]].merge(load_links(args.data_dir), on="movieId", how="left")
-        tmdb = numeric_features(links["tmdbId"], read_cache(args.tmdb_cache))
-        found = int((tmdb["tmdb_missing"] == 0).sum())
-        print(f"TMDB cache {args.tmdb_cache}: records for {found} of {len(movies)} movies")
-    features = build_movie_features(movies, tags, train, params["max_features"], params["min_df"],
-                                    tmdb)
-    features.save(args.out)
-    n_genre = sum(name.startswith("genre:") for name in features.names)
-    n_tag = sum(name.startswith("tag:") for name in features.names)
-    print(f"wrote {n_genre} genre and {n_tag} tag TF-IDF features and the numeric features "
-          f"{', '.join(features.numeric)} for {len(features.movies)} movies")
-
-
-if __name__ == "__main__":
-    run_main(main)

@@ -1,4 +1,5 @@
-"""The rating model: a Ridge regression over movie content and out-of-fold rating evidence.
+"""Evidence features of the rating model: what training ratings (or a profile) say about a
+(user, movie) pair.
 
 A rating ``r(u, m)`` is explained by features that a strong recommender uses, each computed from
 *evidence* ratings only:
@@ -28,12 +29,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
-import pandas as pd
-from scipy import linalg, sparse
+from scipy import sparse
 from tqdm import tqdm
 
-from movie_features import MovieFeatures
-from movielens import RATING_MAX, RATING_MIN, IdLookup
+from movierec.sparse import by_user, row_dot, strongest_per_row
 
 PROGRESS_ROWS = 2_000_000  # fits on more training ratings than this show progress
 SMALLEST_PROFILE = 3  # simulated profiles hold from this many ratings to small_profile_max
@@ -52,18 +51,25 @@ def _damped_mean(sums: np.ndarray, counts: np.ndarray, damping: float) -> np.nda
     return np.divide(sums, denominator, out=np.zeros(np.shape(sums)), where=denominator > 0)
 
 
-@dataclass
+@dataclass(frozen=True)
 class EvidenceConfig:
-    """Hyperparameters of the evidence features (the ``train`` params of the same names)."""
+    """Hyperparameters of the evidence features: the ``train`` params of the same names."""
 
-    damping: float = 10.0
-    genre_affinity: bool = True
-    tag_affinity: bool = True
-    item_neighbors: bool = True
-    affinity_damping: float = 5.0
-    neighbors: int = 100
-    neighbor_shrinkage: float = 100.0
-    neighbor_damping: float = 1.0
+    damping: float
+    genre_affinity: bool
+    tag_affinity: bool
+    item_neighbors: bool
+    affinity_damping: float
+    neighbors: int
+    neighbor_shrinkage: float
+    neighbor_damping: float
+
+    @classmethod
+    def biases_only(cls, damping: float) -> EvidenceConfig:
+        """Damped biases and counts, no other feature group (the bias baseline's evidence)."""
+        return cls(damping=damping, genre_affinity=False, tag_affinity=False,
+                   item_neighbors=False, affinity_damping=1.0, neighbors=1,
+                   neighbor_shrinkage=0.0, neighbor_damping=1.0)
 
     @property
     def feature_names(self) -> list[str]:
@@ -93,18 +99,15 @@ class UserEvidence:
     tag_affinity: np.ndarray | None
 
 
-def by_user(user_idx: np.ndarray, movie_idx: np.ndarray, values: np.ndarray, n_users: int,
-            n_movies: int) -> sparse.csr_matrix:
-    """Users x movies CSR of ``values``; linear time when rows come grouped by user, as training
-    ratings do (interactions are sorted by user and movie)."""
-    if len(user_idx) and (np.diff(user_idx) < 0).any():
-        order = np.argsort(user_idx, kind="stable")
-        user_idx, movie_idx, values = user_idx[order], movie_idx[order], values[order]
-    index_dtype = np.int32 if len(values) < np.iinfo(np.int32).max else np.int64
-    indptr = np.zeros(n_users + 1, dtype=index_dtype)
-    np.cumsum(np.bincount(user_idx, minlength=n_users), out=indptr[1:])
-    return sparse.csr_matrix((values, movie_idx.astype(index_dtype, copy=False), indptr),
-                             shape=(n_users, n_movies))
+def user_biases(items: ItemEvidence, user_idx: np.ndarray, movie_idx: np.ndarray,
+                ratings: np.ndarray, n_users: int,
+                damping: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Damped user biases of evidence ratings after the movie biases: each user's bias and rating
+    count, and each rating's residual after the global mean and movie bias."""
+    after_movie = ratings - items.global_mean - items.movie_bias[movie_idx]
+    count = np.bincount(user_idx, minlength=n_users).astype(float)
+    bias = _damped_mean(np.bincount(user_idx, after_movie, minlength=n_users), count, damping)
+    return bias, count, after_movie
 
 
 def user_evidence(items: ItemEvidence, user_idx: np.ndarray, movie_idx: np.ndarray,
@@ -117,10 +120,8 @@ def user_evidence(items: ItemEvidence, user_idx: np.ndarray, movie_idx: np.ndarr
     item-neighbour features need them.
     """
     n_movies = len(items.movie_bias)
-    after_movie = ratings - items.global_mean - items.movie_bias[movie_idx]
-    count = np.bincount(user_idx, minlength=n_users).astype(float)
-    bias = _damped_mean(np.bincount(user_idx, after_movie, minlength=n_users), count,
-                        config.damping)
+    bias, count, after_movie = user_biases(items, user_idx, movie_idx, ratings, n_users,
+                                           config.damping)
     residuals = by_user(user_idx, movie_idx, after_movie - bias[user_idx], n_users, n_movies)
     rated = sparse.csr_matrix((np.ones(residuals.nnz), residuals.indices, residuals.indptr),
                               shape=residuals.shape)
@@ -168,30 +169,6 @@ def item_similarity(residuals: sparse.csr_matrix, neighbors: int,
     return strongest_per_row(row, col, similarity, products.shape, neighbors)
 
 
-def strongest_per_row(row: np.ndarray, col: np.ndarray, values: np.ndarray,
-                      shape: tuple[int, int], k: int) -> sparse.csr_matrix:
-    """Keep the ``k`` largest ``|values|`` of each row, off the diagonal; ties keep lower columns.
-
-    Entries must be grouped by row with ascending columns (canonical CSR order).
-    """
-    keep = (row != col) & (values != 0)
-    row, col, values = row[keep], col[keep], values[keep]
-    per_row = np.bincount(row, minlength=shape[0])
-    chosen = np.repeat(per_row <= k, per_row)  # short rows keep everything
-    ends = np.cumsum(per_row)
-    strength = np.abs(values)
-    for r in np.flatnonzero(per_row > k):  # a loop over movies, not ratings
-        start = ends[r] - per_row[r]
-        segment = strength[start:ends[r]]
-        kth = np.partition(segment, len(segment) - k)[len(segment) - k]
-        above = segment > kth
-        ties = np.flatnonzero(segment == kth)[: k - int(above.sum())]
-        above[ties] = True
-        chosen[start:ends[r]] = above
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(row[chosen], minlength=shape[0]))])
-    return sparse.csr_matrix((values[chosen], col[chosen], indptr), shape=shape)
-
-
 def fit_movie_biases(movie_idx: np.ndarray, ratings: np.ndarray, n_movies: int,
                      damping: float) -> ItemEvidence:
     """Global mean and damped movie biases of evidence ratings (no similarities)."""
@@ -221,35 +198,6 @@ def fit_item_evidence(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: np.n
         users = user_evidence(items, user_idx[profiles], movie_idx[profiles], ratings[profiles],
                               n_users, genres, tokens, config)
     return items, users
-
-
-def _row_dot(dense_by_user: np.ndarray, weights: np.ndarray | sparse.csr_matrix,
-             user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
-    """``dense_by_user[u] . weights[m]`` for each (u, m) query row.
-
-    Each movie has few non-zero weights (its genres, its tokens): pass ``t`` adds the ``t``-th of
-    them for the rows whose movie has more than ``t``, so the work is the query rows' non-zeros,
-    not rows x columns.
-    """
-    weights = sparse.csr_matrix(weights)
-    per_row = np.diff(weights.indptr)
-    width = int(per_row.max(initial=0))
-    # slot t of every movie, contiguous: each pass gathers from two short 1-d arrays
-    columns = np.zeros((width, weights.shape[0]), dtype=np.int64)
-    values = np.zeros((width, weights.shape[0]))
-    movie = np.repeat(np.arange(weights.shape[0]), per_row)
-    slot = np.arange(weights.nnz) - np.repeat(weights.indptr[:-1], per_row)
-    columns[slot, movie], values[slot, movie] = weights.indices, weights.data
-    flat, n_columns = dense_by_user.ravel(), dense_by_user.shape[1]
-    out = np.zeros(len(user_idx))
-    rows, base = slice(None), user_idx.astype(np.int64) * n_columns
-    for t in range(width):
-        if t:  # keep the rows whose movie has a slot t
-            longer = np.flatnonzero(per_row.take(movie_idx) > t)
-            rows = longer if t == 1 else rows[longer]
-            movie_idx, base = movie_idx[longer], base[longer]
-        out[rows] += values[t].take(movie_idx) * flat.take(base + columns[t].take(movie_idx))
-    return out
 
 
 def neighbor_scores(items: ItemEvidence, users: UserEvidence, user_idx: np.ndarray,
@@ -282,9 +230,9 @@ def evidence_columns(items: ItemEvidence, users: UserEvidence, user_idx: np.ndar
     yield users.bias.take(user_idx)
     yield np.log1p(users.count).take(user_idx)
     if config.genre_affinity:
-        yield _row_dot(users.genre_affinity, genres, user_idx, movie_idx)
+        yield row_dot(users.genre_affinity, genres, user_idx, movie_idx)
     if config.tag_affinity:
-        yield _row_dot(users.tag_affinity, tokens, user_idx, movie_idx)
+        yield row_dot(users.tag_affinity, tokens, user_idx, movie_idx)
     if config.item_neighbors:
         score, support = neighbor_scores(items, users, user_idx, movie_idx,
                                          config.neighbor_damping)
@@ -378,315 +326,3 @@ def out_of_fold_features(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: n
         list(tqdm(pool.map(encode, folds), total=len(folds), desc="out-of-fold evidence",
                   unit="fold", file=sys.stderr, disable=len(ratings) < PROGRESS_ROWS, leave=False))
     return features
-
-
-@dataclass
-class LinearFit:
-    """A fitted linear model: ``predict(X) = X @ coef_ + intercept_``.
-
-    With ``dense_mean_`` and ``dense_scale_``, X's columns after the content ones are standardized:
-    ``(column - dense_mean_) / dense_scale_``.
-    """
-
-    coef_: np.ndarray
-    intercept_: float
-    dense_mean_: np.ndarray | None = None
-    dense_scale_: np.ndarray | None = None
-
-    def predict(self, design: np.ndarray | sparse.spmatrix) -> np.ndarray:
-        return np.asarray(design @ self.coef_).ravel() + self.intercept_
-
-
-def ridge_by_movie(content: sparse.csr_matrix | None, movie_idx: np.ndarray, dense: np.ndarray,
-                   y: np.ndarray, alpha: float, standardize: bool = False,
-                   movie_dense: np.ndarray | None = None) -> LinearFit:
-    """Ridge with intercept on ``X = [content[movie_idx], movie_dense[movie_idx], dense]``,
-    without building ``X``.
-
-    The same estimator as ``sklearn.linear_model.Ridge(alpha).fit(X, y)`` (exact solve): the
-    movie-level columns repeat per movie, so their centred Gram matrix and ``X^T y`` come from
-    per-movie counts and sums; the dense columns' moments are one BLAS product, centred afterwards.
-    Memory is that of ``dense``; time is linear in the rows.
-    ``standardize`` fits on the ``movie_dense`` and ``dense`` columns scaled to unit standard
-    deviation (applied to the Gram matrix, so nothing is copied); ``dense_mean_`` and
-    ``dense_scale_`` then hold their means and scales, ``movie_dense`` first.
-    """
-    n, n_dense = dense.shape
-    y_mean, dense_mean = float(y.mean()), dense.mean(axis=0)
-    gram = dense.T @ dense - n * np.outer(dense_mean, dense_mean)
-    xty = dense.T @ y - n * y_mean * dense_mean
-    means = dense_mean
-    parts = [part for part in (content, movie_dense) if part is not None]
-    n_content = 0 if content is None else content.shape[1]
-    if parts:
-        movies = sparse.hstack([sparse.csr_matrix(part) for part in parts]).tocsr()
-        n_movies = movies.shape[0]
-        counts = np.bincount(movie_idx, minlength=n_movies).astype(float)
-        movies_mean = np.asarray(movies.T @ counts).ravel() / n
-        gram_movies = (movies.T @ sparse.diags(counts) @ movies).toarray()
-        gram_movies -= n * np.outer(movies_mean, movies_mean)
-        dense_by_movie = np.column_stack([  # per-movie sums of the centred columns
-            np.bincount(movie_idx, dense[:, j], minlength=n_movies) - counts * dense_mean[j]
-            for j in range(n_dense)]).reshape(n_movies, n_dense)
-        cross = np.asarray(movies.T @ dense_by_movie)
-        gram = np.block([[gram_movies, cross], [cross.T, gram]])
-        y_by_movie = np.bincount(movie_idx, y, minlength=n_movies) - counts * y_mean
-        xty = np.concatenate([movies.T @ y_by_movie, xty])
-        means = np.concatenate([movies_mean, dense_mean])
-    scale = np.ones(len(gram))
-    if standardize:  # every column but content's; the centred Gram's diagonal is n x variance
-        scale[n_content:] = np.sqrt(np.diag(gram)[n_content:] / n)
-        scale[scale == 0] = 1.0
-        gram /= np.outer(scale, scale)
-        xty /= scale
-    coef = linalg.solve(gram + alpha * np.eye(len(gram)), xty, assume_a="pos")
-    fitted_means = np.where(np.arange(len(means)) < n_content, means, 0.0) if standardize else means
-    return LinearFit(coef_=coef, intercept_=y_mean - float(fitted_means @ coef),
-                     dense_mean_=means[n_content:] if standardize else None,
-                     dense_scale_=scale[n_content:] if standardize else None)
-
-
-def factorize_sorted(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize(ids, sort=True)``; one linear pass when ``ids`` come sorted, as training
-    ratings do (interactions are sorted by user and movie)."""
-    steps = np.diff(ids)
-    if (steps < 0).any():
-        return pd.factorize(ids, sort=True)
-    starts = np.flatnonzero(steps) + 1
-    codes = np.zeros(len(ids), dtype=np.int64)
-    codes[starts] = 1
-    return np.cumsum(codes, out=codes), ids[np.concatenate([[0], starts])] if len(ids) else ids
-
-
-def row_normalize(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
-    """Scale each row to sum 1 (rows of zeros stay zero)."""
-    sums = np.asarray(matrix.sum(axis=1)).ravel()
-    return sparse.diags(np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)) @ matrix
-
-
-class RatingModel:
-    """Predicts a user's rating of a movie; see the module docstring for the features.
-
-    Parameters are the ``train`` section of params.yaml: ``alpha`` (Ridge penalty), ``folds``
-    (out-of-fold encoding), ``max_samples`` (-1: every training rating), ``seed``, ``content``
-    (TF-IDF and year columns in the Ridge), the :class:`EvidenceConfig` fields,
-    ``small_profile_share`` and ``small_profile_max`` (simulated new-user profiles, see
-    :func:`out_of_fold_features`).
-    """
-
-    def __init__(self, alpha: float = 1.0, folds: int = 5, max_samples: int = -1, seed: int = 0,
-                 content: bool = True, damping: float = 10.0, genre_affinity: bool = True,
-                 tag_affinity: bool = True, item_neighbors: bool = True,
-                 affinity_damping: float = 5.0, neighbors: int = 100,
-                 neighbor_shrinkage: float = 100.0, neighbor_damping: float = 1.0,
-                 small_profile_share: float = 0.0, small_profile_max: int = 60) -> None:
-        self.alpha = alpha
-        self.folds = folds
-        self.max_samples = max_samples
-        self.seed = seed
-        self.content = content
-        self.damping = damping
-        self.genre_affinity = genre_affinity
-        self.tag_affinity = tag_affinity
-        self.item_neighbors = item_neighbors
-        self.affinity_damping = affinity_damping
-        self.neighbors = neighbors
-        self.neighbor_shrinkage = neighbor_shrinkage
-        self.neighbor_damping = neighbor_damping
-        self.small_profile_share = small_profile_share
-        self.small_profile_max = small_profile_max
-
-    def _config(self) -> EvidenceConfig:
-        return EvidenceConfig(
-            damping=self.damping, genre_affinity=self.genre_affinity,
-            tag_affinity=self.tag_affinity, item_neighbors=self.item_neighbors,
-            affinity_damping=self.affinity_damping, neighbors=self.neighbors,
-            neighbor_shrinkage=self.neighbor_shrinkage, neighbor_damping=self.neighbor_damping)
-
-    def fit(self, ratings: pd.DataFrame, movie_features: MovieFeatures) -> RatingModel:
-        """Fit on training ``ratings`` (userId, movieId, rating) and the movies' features."""
-        rng = np.random.default_rng(self.seed)
-        config = self._config()
-        self.__dict__.pop("_lookups", None)  # indexes of an earlier fit
-        self.movie_ids_ = movie_features.movie_ids
-        self.content_ = movie_features.content
-        self.numeric_names_ = movie_features.numeric
-        self.movie_numeric_ = movie_features.movies[self.numeric_names_].to_numpy(dtype=float)
-        self.genres_ = row_normalize(self._genre_matrix(movie_features.movies["genres"]))
-        self.tokens_ = row_normalize(movie_features.content)
-        content_names = list(movie_features.names) + self.numeric_names_ if self.content else []
-        self.feature_names_ = content_names + config.feature_names
-
-        movie_idx = self.movie_index(ratings["movieId"].to_numpy())
-        if (movie_idx < 0).any():
-            missing = ratings["movieId"].to_numpy()[movie_idx < 0][0]
-            raise ValueError(f"training ratings include movies without features, e.g. {missing}")
-        user_idx, self.user_ids_ = factorize_sorted(ratings["userId"].to_numpy())
-        user_idx, movie_idx = user_idx.astype(np.int32), movie_idx.astype(np.int32)
-        y = ratings["rating"].to_numpy(dtype=float)
-        n_users, n_movies = len(self.user_ids_), len(self.movie_ids_)
-
-        with ThreadPoolExecutor(max_workers=1) as background:  # what predictions use, meanwhile
-            evidence = background.submit(fit_item_evidence, user_idx, movie_idx, y, n_users,
-                                         n_movies, self.genres_, self.tokens_, config)
-            fold = rng.integers(0, self.folds, size=len(y), dtype=np.int8)
-            rows = None
-            if 0 < self.max_samples < len(y):
-                rows = np.sort(rng.choice(len(y), size=self.max_samples, replace=False))
-            profile_size = priority = None
-            if self.small_profile_share > 0:
-                profile_size = small_profile_sizes(n_users, self.small_profile_share,
-                                                   self.small_profile_max, rng)
-                priority = rng.random(len(y), dtype=np.float32)
-            # the Ridge's per-rating columns: the evidence (content and numeric are per movie)
-            dense = np.empty((len(y), len(config.feature_names)), order="F")
-            out_of_fold_features(user_idx, movie_idx, y, n_users, n_movies, self.genres_,
-                                 self.tokens_, config, fold, out=dense,
-                                 profile_size=profile_size, priority=priority)
-            movie_idx_rows, y_rows = movie_idx, y
-            if rows is not None:
-                dense, movie_idx_rows, y_rows = dense[rows], movie_idx[rows], y[rows]
-            self.ridge_ = ridge_by_movie(
-                self.content_ if self.content else None, movie_idx_rows, dense, y_rows,
-                self.alpha, standardize=True,
-                movie_dense=self.movie_numeric_ if self.content else None)
-            self.n_samples_ = len(y_rows)
-            del dense
-            self.items_, self.users_ = evidence.result()
-        return self
-
-    @staticmethod
-    def _genre_matrix(genres: pd.Series) -> sparse.csr_matrix:
-        lists = genres.fillna("").str.split("|").map(lambda parts: [g for g in parts if g])
-        vocabulary = sorted({g for parts in lists for g in parts})
-        column = {g: k for k, g in enumerate(vocabulary)}
-        row = np.repeat(np.arange(len(lists)), lists.map(len).to_numpy())
-        col = np.array([column[g] for parts in lists for g in parts], dtype=int)
-        return sparse.csr_matrix((np.ones(len(row)), (row, col)),
-                                 shape=(len(lists), max(len(vocabulary), 1)))
-
-    def movie_index(self, movie_ids: np.ndarray) -> np.ndarray:
-        """Column of each movie in the model's matrices (``movie_ids_``), -1 if unknown."""
-        return self._lookup("movie_ids_").positions(movie_ids)
-
-    def user_index(self, user_ids: np.ndarray) -> np.ndarray:
-        """Row of each training user in ``users_``, -1 if unknown."""
-        return self._lookup("user_ids_").positions(user_ids)
-
-    def _lookup(self, ids: str) -> IdLookup:
-        """A lookup of ``getattr(self, ids)``, built once (and again after unpickling)."""
-        cache = self.__dict__.setdefault("_lookups", {})
-        if ids not in cache:
-            cache[ids] = IdLookup(getattr(self, ids))
-        return cache[ids]
-
-    def __getstate__(self) -> dict:
-        return {key: value for key, value in self.__dict__.items() if key != "_lookups"}
-
-    def _dense(self, evidence: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
-        if not self.content:
-            return evidence
-        return np.hstack([self.movie_numeric_[movie_idx], evidence])
-
-    def _predict_known_movies(self, users: UserEvidence, user_idx: np.ndarray,
-                              movie_idx: np.ndarray) -> np.ndarray:
-        evidence = evidence_features(self.items_, users, user_idx, movie_idx, self.genres_,
-                                     self.tokens_, self._config())
-        ridge = self.ridge_
-        scaled = (self._dense(evidence, movie_idx) - ridge.dense_mean_) / ridge.dense_scale_
-        coef = ridge.coef_
-        predicted = ridge.intercept_ + scaled @ coef[len(coef) - scaled.shape[1]:]
-        if self.content:  # the same for every rating of a movie: computed once per movie
-            predicted += (self.content_ @ coef[: self.content_.shape[1]])[movie_idx]
-        return np.clip(predicted, RATING_MIN, RATING_MAX)
-
-    def _fallback(self, user_bias: np.ndarray) -> np.ndarray:
-        """Rating of a movie the model has never seen: global mean plus the user's bias."""
-        return np.clip(self.items_.global_mean + user_bias, RATING_MIN, RATING_MAX)
-
-    def predict(self, user_ids: np.ndarray, movie_ids: np.ndarray) -> np.ndarray:
-        """Predicted ratings for (user, movie) pairs of training users, clipped to the scale.
-
-        A user without training ratings is predicted as a user with no evidence; a movie without
-        features gets the global mean plus the user's bias.
-        """
-        user_idx = self.user_index(np.asarray(user_ids))
-        movie_idx = self.movie_index(np.asarray(movie_ids))
-        known_user = user_idx >= 0
-        user_bias = np.where(known_user, self.users_.bias[np.maximum(user_idx, 0)], 0.0)
-        predicted = self._fallback(user_bias)
-        known = movie_idx >= 0
-        if known.any():
-            # unknown users are scored as an extra row with no evidence at all
-            users = self._with_empty_user()
-            rows = np.where(known_user, user_idx, len(self.user_ids_))[known]
-            predicted[known] = self._predict_known_movies(users, rows, movie_idx[known])
-        return predicted
-
-    def _with_empty_user(self) -> UserEvidence:
-        users = self.users_
-
-        def add_zero_row(values: np.ndarray | None) -> np.ndarray | None:
-            return None if values is None else np.vstack([values, np.zeros(values.shape[1])])
-
-        residuals = users.residuals
-        return UserEvidence(
-            bias=np.append(users.bias, 0.0), count=np.append(users.count, 0.0),
-            residuals=None if residuals is None else sparse.vstack(
-                [residuals, sparse.csr_matrix((1, residuals.shape[1]))]).tocsr(),
-            genre_affinity=add_zero_row(users.genre_affinity),
-            tag_affinity=add_zero_row(users.tag_affinity))
-
-    def score_matrix(self, users: UserEvidence, user_rows: np.ndarray,
-                     clip: bool = True) -> np.ndarray:
-        """Predicted ratings of every movie (columns, as ``movie_ids_``) for rows of ``users``.
-
-        The Ridge is linear, so this adds each feature's contribution as a whole matrix: the same
-        predictions as :meth:`predict`, for all movies at once. ``clip=False`` keeps values past
-        the rating scale, which still order movies (ranking needs that; many would tie at 5).
-        """
-        coef, mean, scale = self.ridge_.coef_, self.ridge_.dense_mean_, self.ridge_.dense_scale_
-        n_dense = len(mean)
-        n_users, n_movies = len(user_rows), len(self.movie_ids_)
-        weight = coef[len(coef) - n_dense:] / scale  # per unstandardized dense column
-        by_movie = np.full(n_movies, self.ridge_.intercept_)
-        if self.content:
-            n_tokens = self.content_.shape[1]
-            n_numeric = len(self.numeric_names_)
-            by_movie += self.content_ @ coef[:n_tokens]
-            by_movie += (self.movie_numeric_ - mean[:n_numeric]) @ weight[:n_numeric]
-        by_user = np.zeros(n_users)
-        scores = term = None
-        first = n_dense - len(self._config().feature_names)
-        columns = evidence_matrices(self.items_, users, user_rows, self.genres_, self.tokens_,
-                                    self._config())
-        for k, column in enumerate(columns, start=first):
-            if scores is None and 1 in column.shape:  # the biases come first: vector terms
-                if column.shape[0] == 1:
-                    by_movie += weight[k] * (column[0] - mean[k])
-                else:
-                    by_user += weight[k] * (column[:, 0] - mean[k])
-                continue
-            if scores is None:  # then users x movies terms, added through one buffer
-                scores, term = by_user[:, None] + by_movie[None, :], np.empty((n_users, n_movies))
-            np.subtract(column, mean[k], out=term)
-            term *= weight[k]
-            scores += term
-        if scores is None:
-            scores = by_user[:, None] + by_movie[None, :]
-        return np.clip(scores, RATING_MIN, RATING_MAX, out=scores) if clip else scores
-
-    def profiles_evidence(self, profile: np.ndarray, movie_ids: np.ndarray, ratings: np.ndarray,
-                          n_profiles: int) -> UserEvidence:
-        """Evidence of new users known only by their profiles: rating ``k`` is of profile
-        ``profile[k]`` (0 .. n_profiles-1); ratings of movies the model does not know are ignored.
-        """
-        profile_idx = self.movie_index(np.asarray(movie_ids))
-        known = profile_idx >= 0
-        return user_evidence(self.items_, np.asarray(profile)[known], profile_idx[known],
-                             np.asarray(ratings, dtype=float)[known], n_profiles, self.genres_,
-                             self.tokens_, self._config())
-
-    def coefficients(self) -> pd.DataFrame:
-        """Ridge coefficients by feature name (numeric features per standard deviation)."""
-        return pd.DataFrame({"feature": self.feature_names_, "coefficient": self.ridge_.coef_})

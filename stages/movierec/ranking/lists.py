@@ -1,19 +1,14 @@
-"""Turning predicted ratings into top-N lists: the one scoring that evaluation and recommend share,
-and the co-rating similarity between movies that it uses (the ``similar_movies`` stage)."""
+"""Top-N lists: the one path from predicted ratings and a profile to a list, which evaluation, the
+new-user simulation and recommend share (:class:`Ranker`)."""
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from scipy import sparse
 
-from common import UserInputError, save_sparse
-from model import by_user, factorize_sorted, strongest_per_row
-from movielens import IdLookup
+from movierec.params import RankParams
 
 
 def liked_matrix(rows: np.ndarray, movie_idx: np.ndarray, ratings: np.ndarray, n_rows: int,
@@ -39,7 +34,7 @@ def co_rating_scores(co_rated: sparse.csr_matrix, liked: sparse.csr_matrix) -> n
 
 
 def ranking_scores(predicted: np.ndarray, rating_counts: np.ndarray, co_rating: np.ndarray,
-                   rank: dict) -> np.ndarray:
+                   rank: RankParams) -> np.ndarray:
     """Rank score of each movie (last axis), from the ``rank`` params.
 
     predicted rating (unclipped) + ``popularity_weight`` * log(1 + training ratings)
@@ -49,9 +44,9 @@ def ranking_scores(predicted: np.ndarray, rating_counts: np.ndarray, co_rating: 
     ``-inf``) trade that against how much evidence backs a movie, and the co-rating term brings
     movies that people who liked the same movies also watched.
     """
-    scores = predicted + rank["popularity_weight"] * np.log1p(rating_counts)
-    scores += rank["co_rating_weight"] * co_rating
-    scores[..., rating_counts < rank["min_ratings"]] = -np.inf
+    scores = predicted + rank.popularity_weight * np.log1p(rating_counts)
+    scores += rank.co_rating_weight * co_rating
+    scores[..., rating_counts < rank.min_ratings] = -np.inf
     return scores
 
 
@@ -77,74 +72,37 @@ def top_n(scores: np.ndarray, n: int) -> np.ndarray:
     return np.where(np.isneginf(best_value), -1, best)
 
 
-def co_rating_similarity(user_idx: np.ndarray, movie_idx: np.ndarray, n_users: int,
-                         n_movies: int, neighbors: int, exponent: float) -> sparse.csr_matrix:
-    """Each movie's ``neighbors`` most co-rated movies, from who rated them (not how).
+def mask_and_select(scores: np.ndarray, rows: np.ndarray, movie_idx: np.ndarray, n: int,
+                    exclude: np.ndarray | None = None) -> np.ndarray:
+    """:func:`top_n` of ``scores`` (changed in place) without the movies each row's profile holds
+    (``rows``, ``movie_idx``; -1: unknown movie) and without ``exclude`` (a boolean mask
+    broadcastable to ``scores``)."""
+    known = movie_idx >= 0
+    scores[rows[known], movie_idx[known]] = -np.inf
+    if exclude is not None:
+        scores[np.broadcast_to(exclude, scores.shape)] = -np.inf
+    return top_n(scores, n)
 
-    Entry (i, j) is ``co-ratings / (ratings_i ** exponent * ratings_j ** (1 - exponent))``:
-    0.5 is the cosine; more than 0.5 discounts popular movies ``i``, which everybody co-rates
-    with everything, so that the movies a person liked pull in what is specific to them.
+
+@dataclass(frozen=True)
+class Ranker:
+    """The one way to turn predicted ratings and profiles into top-N lists.
+
+    ``similar`` is the co-rating similarity and ``rating_counts`` the training ratings of each
+    movie, both in the model's movie order; ``params`` the ``rank`` section.
     """
-    rated = by_user(user_idx, movie_idx, np.ones(len(user_idx)), n_users, n_movies)
-    counts = rated.T.tocsr() @ rated
-    counts.sort_indices()
-    row = np.repeat(np.arange(n_movies), np.diff(counts.indptr))
-    ratings = counts.diagonal()
-    scale_row, scale_column = ratings ** exponent, ratings ** (1 - exponent)
-    similarity = counts.data / (scale_row[row] * scale_column[counts.indices])
-    return strongest_per_row(row, counts.indices, similarity, counts.shape, neighbors)
 
+    similar: sparse.csr_matrix
+    rating_counts: np.ndarray
+    params: RankParams
 
-def sample_per_user(user_idx: np.ndarray, about: int, rng: np.random.Generator) -> np.ndarray:
-    """Mask keeping each rating with probability ``min(1, about / user's ratings)``: about
-    ``about`` ratings of each user (all of a user with fewer); 0 keeps everything."""
-    if about == 0:
-        return np.ones(len(user_idx), dtype=bool)
-    share = (about / np.bincount(user_idx)).astype(np.float32)
-    return rng.random(len(user_idx), dtype=np.float32) < share.take(user_idx)
-
-
-@dataclass
-class SimilarMovies:
-    """Each movie's most co-rated movies: row ``k`` of ``matrix`` is ``movie_ids[k]``'s."""
-
-    movie_ids: np.ndarray
-    matrix: sparse.csr_matrix
-
-    def save(self, path: str | Path) -> None:
-        save_sparse(path, self.matrix, movie_ids=self.movie_ids)
-
-    @classmethod
-    def load(cls, path: str | Path) -> SimilarMovies:
-        try:
-            with np.load(path) as arrays:
-                movie_ids = arrays["movie_ids"]
-            return cls(movie_ids, sparse.load_npz(path).tocsr())
-        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
-            raise UserInputError(f"{path}: not a similar-movies file ({error}); "
-                                 f"run `dvc repro` to rebuild it") from None
-
-    def for_movies(self, movie_ids: np.ndarray, path: str | Path) -> sparse.csr_matrix:
-        """The matrix, if its movies are ``movie_ids`` (the model's) in the same order."""
-        if not np.array_equal(self.movie_ids, movie_ids):
-            raise UserInputError(
-                f"{path} holds {len(self.movie_ids)} movies, the model {len(movie_ids)} (or in "
-                f"another order): they come from different runs; run `dvc repro`"
-            )
-        return self.matrix
-
-
-def fit_similar_movies(ratings: pd.DataFrame, movie_ids: np.ndarray, neighbors: int,
-                       exponent: float, max_per_user: int,
-                       rng: np.random.Generator) -> SimilarMovies:
-    """:func:`co_rating_similarity` over ``movie_ids`` from ``ratings`` (userId, movieId), using
-    about ``max_per_user`` random ratings of each user (0: all)."""
-    user_idx, user_ids = factorize_sorted(ratings["userId"].to_numpy())
-    movie_idx = IdLookup(movie_ids).positions(ratings["movieId"].to_numpy())
-    if (movie_idx < 0).any():
-        missing = ratings["movieId"].to_numpy()[movie_idx < 0][0]
-        raise ValueError(f"ratings include movies outside movie_ids, e.g. {missing}")
-    sample = sample_per_user(user_idx, max_per_user, rng)
-    matrix = co_rating_similarity(user_idx[sample], movie_idx[sample], len(user_ids),
-                                  len(movie_ids), neighbors, exponent)
-    return SimilarMovies(np.asarray(movie_ids), matrix)
+    def top_n(self, predicted: np.ndarray, rows: np.ndarray, movie_idx: np.ndarray,
+              ratings: np.ndarray, n: int, exclude: np.ndarray | None = None) -> np.ndarray:
+        """The best ``n`` movies of each row of ``predicted`` (rows x movies, unclipped) for the
+        profiles given as ratings (``rows``, ``movie_idx``, ``ratings``): the profile's liked
+        movies feed the co-rating term, its movies and ``exclude`` are never listed."""
+        liked = liked_matrix(rows, movie_idx, ratings, len(predicted), len(self.rating_counts),
+                             self.params.relevant_rating)
+        scores = ranking_scores(predicted, self.rating_counts,
+                                co_rating_scores(self.similar, liked), self.params)
+        return mask_and_select(scores, rows, movie_idx, n, exclude)

@@ -8,17 +8,15 @@ wins), so two sessions on one profile lose nothing; a crash mid-save leaves the 
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from common import UserInputError, write_text
-from movielens import RATING_MAX, RATING_MIN
+from movierec.data.movielens import RATING_MAX, RATING_MIN
+from movierec.errors import UserInputError
+from movierec.io import locked, write_text
 
 NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 HOW = ("rated", "interested", "not_interested", "cli", "import")
@@ -103,24 +101,13 @@ def load_profile(directory: Path, name: str) -> Profile:
     return parse_profile(path, text)
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(".lock"), "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def save_profile(directory: Path, profile: Profile) -> Profile:
     """Merge ``profile`` with the saved one (latest answer per movie wins) and save atomically.
 
     Returns the merged profile, which includes ratings another session saved meanwhile.
     """
     path = profile_path(directory, profile.name)
-    with _locked(path):
+    with locked(path.with_suffix(".lock")):
         merged = load_profile(directory, profile.name)
         for movie, entry in profile.ratings.items():
             saved = merged.ratings.get(movie)

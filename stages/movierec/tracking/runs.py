@@ -8,15 +8,16 @@ Default store: ``sqlite:///<repo>/mlflow.db`` with artifacts in ``<repo>/mlartif
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import subprocess
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from movierec.io import locked
 
 EXPERIMENT = "movie-recommender"
 
@@ -67,32 +68,21 @@ def run_tags(data_sha256: str) -> dict[str, str]:
     return tags
 
 
-@contextlib.contextmanager
-def _store_lock(root: Path) -> Iterator[None]:
-    """Serialise access to a local store: parallel workers must not create the sqlite db twice."""
-    with open(root / "mlflow.db.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def log_model(model_path: Path, example: pd.DataFrame, requirements: list[str]) -> None:
     """Log the joblib model as an MLflow pyfunc model with a signature and an input example."""
     import joblib
     import mlflow
     from mlflow.models import infer_signature
 
-    stages = Path(__file__).parent
+    package = Path(__file__).resolve().parents[1]  # movierec, importable by the logged model
     predicted = joblib.load(model_path).predict(example["userId"].to_numpy(),
                                                 example["movieId"].to_numpy())
     with warnings.catch_warnings():  # ids are never missing: integer columns are right
         warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
         signature = infer_signature(example, pd.Series(predicted, name="rating"))
     mlflow.pyfunc.log_model(
-        name="model", python_model=str(stages / "pyfunc_model.py"),
-        artifacts={"model": str(model_path)}, code_paths=[str(stages)],
+        name="model", python_model=str(Path(__file__).with_name("pyfunc_model.py")),
+        artifacts={"model": str(model_path)}, code_paths=[str(package)],
         pip_requirements=requirements, signature=signature, input_example=example)
 
 
@@ -105,7 +95,8 @@ def log_run(params: Mapping[str, Any], metrics: Mapping[str, float], tags: Mappi
     root = project_root()
     uri = os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri(root)
     local = uri.startswith("sqlite:///") and "MLFLOW_TRACKING_URI" not in os.environ
-    lock = _store_lock(root) if local else contextlib.nullcontext()
+    # parallel workers must not create a local sqlite store twice
+    lock = locked(root / "mlflow.db.lock") if local else contextlib.nullcontext()
     with lock:
         mlflow.set_tracking_uri(uri)
         experiment = mlflow.get_experiment_by_name(EXPERIMENT)

@@ -2,7 +2,7 @@
 
 import hashlib
 
-from conftest import BUNDLED
+from support import BUNDLED
 
 
 def test_bundled_files_match_sha256sums():

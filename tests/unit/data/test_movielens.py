@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from common import UserInputError
-from movielens import load_links, load_movies, load_ratings, load_tags
+from movierec.data.movielens import load_links, load_movies, load_ratings, load_tags
+from movierec.errors import UserInputError
 
 HEADER = "userId,movieId,rating,timestamp\n"
 

@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT, run_stage, serving, write_params
-from fetch_tmdb import Client, fetch
-from movie_features import MovieFeatures
-from tmdb import TMDB_NUMERIC, connect, numeric_features, read_cache, trim
+from movierec.data.tmdb import TMDB_NUMERIC, connect, numeric_features, read_cache, trim
+from movierec.data.tmdb_client import Client, fetch
+from movierec.features.movie_features import MovieFeatures
+from movierec.model.estimator import RatingModel
+from support import ROOT, run_stage, serving, write_params
 
 KEY = "k3y-that-must-never-be-stored"
 
@@ -254,8 +255,6 @@ def test_features_stage_adds_tmdb_columns_only_when_on_and_cached(movielens_dir,
     assert (tmp_path / "off" / "movies.parquet").read_bytes() == \
         (tmp_path / "absent" / "movies.parquet").read_bytes()
     # the model takes the extra columns as numeric features
-    from model import RatingModel
-
     ratings = pd.read_csv(movielens_dir / "ratings.csv")
     model = RatingModel(folds=2).fit(ratings, with_tmdb)
     assert set(TMDB_NUMERIC) <= set(model.feature_names_)

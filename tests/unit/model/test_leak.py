@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from scipy import sparse
 
-from conftest import run_stage, write_params
-from model import EvidenceConfig, out_of_fold_features, row_normalize, small_profile_sizes
+from movierec.model.evidence import out_of_fold_features, small_profile_sizes
+from movierec.sparse import row_normalize
+from support import evidence_config, run_stage, write_params
 
 
 def run_features_and_train(tmp_path, data_dir, prepared, params, name):
@@ -61,7 +62,7 @@ def test_a_training_rows_own_rating_never_feeds_its_features(simulated_profiles)
     user, movie = rng.integers(0, 20, n), rng.integers(0, 15, n)
     rating = rng.choice(np.arange(0.5, 5.5, 0.5), n)
     tokens = row_normalize(sparse.random(15, 6, density=0.5, random_state=1, format="csr"))
-    config = EvidenceConfig(neighbors=5)
+    config = evidence_config(neighbors=5)
     fold = rng.integers(0, 5, n)
     profiles = {}
     if simulated_profiles:

@@ -1,0 +1,32 @@
+"""Stage: put the MovieLens variant ``data.variant`` in ``data/raw/<variant>``, verified.
+
+A variant bundled with the project (data/bundled/<variant>) is copied after its SHA256SUMS are
+checked; any other is downloaded from data.url, resumably, and checked against GroupLens' MD5.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from movierec.cli import add_params_argument, run_main
+from movierec.data.download import put_variant
+from movierec.params import read_params
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_params_argument(parser)
+    parser.add_argument("--bundled", type=Path, required=True,
+                        help="directory of the variants shipped with the project")
+    parser.add_argument("--partial-dir", type=Path, required=True,
+                        help="where an interrupted download waits to be resumed")
+    parser.add_argument("--out", type=Path, required=True, help="data/raw/<variant>")
+    args = parser.parse_args()
+    data = read_params(args.params).data
+    print(put_variant(data.variant, data.url, args.bundled, args.partial_dir, args.out))
+
+
+if __name__ == "__main__":
+    run_main(main)

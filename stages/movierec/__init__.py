@@ -1,0 +1,1 @@
+"""movierec: the library behind the DVC stages in ``stages/`` (README, Code map)."""

@@ -1,0 +1,1 @@
+"""Metrics, the rating and ranking evaluations, the new-user simulation, plots."""

@@ -1,0 +1,1 @@
+"""Per-movie features: TF-IDF over genre and tag tokens, release year, popularity."""

@@ -1,0 +1,1 @@
+"""The rating model: evidence features, the sufficient-statistics Ridge, the estimator, baselines."""

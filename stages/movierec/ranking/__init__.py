@@ -1,0 +1,1 @@
+"""Top-N lists: the one ranking path, and the movie similarity it uses."""

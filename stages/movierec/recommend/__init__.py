@@ -1,0 +1,1 @@
+"""recommend.py's library: provenance, the catalogue and title matching, profiles, the session."""

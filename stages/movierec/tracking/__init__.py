@@ -1,0 +1,1 @@
+"""The one MLflow helper and the pyfunc model it logs."""
