@@ -1,14 +1,19 @@
-"""Peer benchmark: Surprise's BaselineOnly, SVD and KNNBaseline on exactly the project's split,
-and on exactly the new-user simulation's held-out users and profiles.
+"""Peer benchmark, on exactly the project's splits and new-user profiles: rating peers (Surprise's
+BaselineOnly, SVD and KNNBaseline) and ranking peers (most popular, EASE, item-kNN, implicit's
+ALS), each beside our model.
 
 Run after ``dvc repro`` (it reads the split, params and our metrics from the pipeline's outputs):
 
     pip install -r benchmarks/requirements-peers.txt
     python benchmarks/peers.py
 
-Prints two Markdown tables, each peer beside our model and baselines, and writes them to
-``--out``: test RMSE and MAE of known users; new-user RMSE per profile size (random order), with
-the users, profiles and predicted ratings that ``stages/newuser.py`` draws from the same params.
+Prints four Markdown tables and writes them to ``--out``: test RMSE and MAE of known users;
+new-user RMSE per profile size (random order), with the users, profiles and predicted ratings
+that ``stages/newuser.py`` draws from the same params; NDCG@k and coverage of known users' top-k
+lists (``stages/evaluate_ranking.py``'s users, candidates and relevant movies); new users' NDCG@k
+at every profile size and order (``stages/newuser.py``'s draws). Every ranking peer ranks the same
+candidate movies as ours, and its hyperparameter (EASE's penalty, ALS's regularization) is
+chosen on the validation split of ``stages/validate.py``, for known and for new users apart.
 """
 
 from __future__ import annotations
@@ -17,18 +22,27 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from implicit.als import AlternatingLeastSquares
+from implicit.nearest_neighbours import CosineRecommender
+from scipy import sparse
 from surprise import SVD, BaselineOnly, Dataset, KNNBaseline, Reader
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "stages"))
-from movierec.data.ids import IdLookup
-from movierec.evaluation.metrics import rmse
-from movierec.evaluation.newuser import reveal_order, split_new_users
+from movierec.data.ids import IdLookup, factorize_sorted
+from movierec.evaluation.metrics import coverage, ranking_metrics, rmse
+from movierec.evaluation.newuser import ORDERS, draw, reveal_order, split_new_users
+from movierec.evaluation.ranking import ranking_users, relevant_sets
+from movierec.evaluation.validation import validation_split
 from movierec.io import atomic_path
-from movierec.params import NewuserParams, read_params
+from movierec.model.estimator import load_model
+from movierec.params import NewuserParams, Params, read_params
+from movierec.ranking.item_model import covered_movies, ease_weights, gram
+from movierec.ranking.lists import liked_matrix, mask_and_select, row_sets
 
 PEERS = {
     "Surprise BaselineOnly (ALS user + item biases)": lambda: BaselineOnly(verbose=False),
@@ -149,6 +163,192 @@ def newuser_table(train: pd.DataFrame, test: pd.DataFrame, settings: NewuserPara
     return "\n".join(lines) + "\n"
 
 
+EASE_PENALTIES = (50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0)
+ALS_REGULARIZATION = (0.01, 0.1, 1.0)
+
+
+@dataclass
+class Profiles:
+    """Profiles to rank for (``rows``, model-order ``movie_idx``, ``ratings``; ``n`` of them) and
+    each one's relevant movies."""
+
+    rows: np.ndarray
+    movie_idx: np.ndarray
+    ratings: np.ndarray
+    n: int
+    relevant: list[set[int]]
+
+    def matrix(self, n_movies: int, threshold: float | None = None) -> sparse.csr_matrix:
+        """The profiles as a binary rows x movies matrix (only ratings >= ``threshold``, if
+        given)."""
+        known = (self.movie_idx >= 0) & (self.ratings >= (threshold or -np.inf))
+        return sparse.csr_matrix((np.ones(known.sum()), (self.rows[known], self.movie_idx[known])),
+                                 shape=(self.n, n_movies))
+
+
+def known_profiles(model, train: pd.DataFrame, test: pd.DataFrame, params: Params) -> Profiles:
+    """evaluate_ranking's users: their training ratings, and their relevant test movies."""
+    users = ranking_users(test, model, params.rank, params.split.seed)
+    seen = train[train["userId"].isin(users)]
+    return Profiles(np.searchsorted(users, seen["userId"].to_numpy()),
+                    model.movie_index(seen["movieId"].to_numpy()),
+                    seen["rating"].to_numpy(dtype=float), len(users),
+                    relevant_sets(test, model, users, params.rank.relevant_rating))
+
+
+def new_profiles(model, newusers: pd.DataFrame, settings: NewuserParams,
+                 relevant_rating: float) -> dict[str, Profiles]:
+    """The new-user stage's draws at every order and profile size."""
+    found = {}
+    for order in ORDERS:
+        rng = np.random.default_rng(settings.seed)
+        for size in list(settings.profile_sizes) + list(settings.profile_shares):
+            drawn = draw(newusers, order, size, rng)
+            if size not in settings.profile_sizes:
+                continue
+            profile, target = drawn.profile, drawn.target
+            relevant = row_sets(liked_matrix(
+                drawn.target_row, model.movie_index(target["movieId"].to_numpy()),
+                target["rating"].to_numpy(), drawn.n_users, len(model.movie_ids_),
+                relevant_rating))
+            found[f"{order}.k{size}"] = Profiles(
+                drawn.profile_row, model.movie_index(profile["movieId"].to_numpy()),
+                profile["rating"].to_numpy(dtype=float), drawn.n_users, relevant)
+    return found
+
+
+class RankingPeers:
+    """Most popular, EASE, item-kNN and ALS fitted on ``train`` over ``model``'s movies; each
+    ranks the movies the item model would cover (``covered``)."""
+
+    def __init__(self, model, train: pd.DataFrame, params: Params) -> None:
+        self.n_movies = len(model.movie_ids_)
+        user_idx, _ = factorize_sorted(train["userId"].to_numpy())
+        movie_idx = model.movie_index(train["movieId"].to_numpy())
+        self.counts = np.bincount(movie_idx, minlength=self.n_movies).astype(float)
+        self.covered = covered_movies(self.counts, params.rank)
+        self.rated = sparse.csr_matrix((np.ones(len(user_idx)), (user_idx, movie_idx)),
+                                       shape=(user_idx.max() + 1, self.n_movies))
+        column = np.full(self.n_movies, -1)
+        column[self.covered] = np.arange(len(self.covered))
+        kept = column[movie_idx] >= 0
+        self.gram = gram(user_idx[kept], column[movie_idx][kept], user_idx.max() + 1,
+                         len(self.covered))
+        self.relevant_rating = params.rank.relevant_rating
+        liked = kept & (train["rating"].to_numpy() >= self.relevant_rating)
+        self.liked_gram = gram(user_idx[liked], column[movie_idx][liked], user_idx.max() + 1,
+                               len(self.covered))
+        self.ease_liked: dict[float, np.ndarray] = {}
+        self.knn = CosineRecommender(K=50)
+        self.knn.fit(self.rated, show_progress=False)
+        self.als: dict[float, AlternatingLeastSquares] = {}
+        self.ease: dict[float, np.ndarray] = {}
+
+    def scores(self, peer: str, setting: float, profiles: Profiles) -> np.ndarray:
+        """Scores of every movie (columns) for each profile; -inf outside the covered movies."""
+        inputs = profiles.matrix(self.n_movies)
+        scores = np.full((profiles.n, self.n_movies), -np.inf)
+        if peer == "most popular":
+            values = np.tile(self.counts[self.covered], (profiles.n, 1))
+        elif peer == "EASE":
+            if setting not in self.ease:
+                self.ease[setting] = ease_weights(self.gram, setting)
+            values = np.asarray(inputs[:, self.covered] @ self.ease[setting])
+        elif peer == "EASE, liked ratings only":
+            if setting not in self.ease_liked:
+                self.ease_liked[setting] = ease_weights(self.liked_gram, setting)
+            liked = profiles.matrix(self.n_movies, self.relevant_rating)
+            values = np.asarray(liked[:, self.covered] @ self.ease_liked[setting])
+        elif peer == "item-kNN (cosine, k=50)":
+            values = (inputs @ self.knn.similarity).toarray()[:, self.covered]
+        else:  # ALS: each profile's factors recomputed from its movies, the movie factors fixed
+            if setting not in self.als:
+                self.als[setting] = AlternatingLeastSquares(
+                    factors=128, regularization=setting, iterations=15, random_state=0)
+                self.als[setting].fit(self.rated, show_progress=False)
+            als = self.als[setting]
+            factors = als.recalculate_user(np.arange(profiles.n), inputs)
+            values = (np.asarray(factors) @ np.asarray(als.item_factors).T)[:, self.covered]
+        scores[:, self.covered] = values
+        return scores
+
+    def ndcg(self, peer: str, setting: float, profiles: Profiles, k: int) -> tuple[float, float]:
+        lists = mask_and_select(self.scores(peer, setting, profiles), profiles.rows,
+                                profiles.movie_idx, k)
+        return (ranking_metrics(lists, profiles.relevant, k)[f"ndcg_at_{k}"],
+                coverage(lists, len(self.covered)))
+
+
+PEER_SETTINGS = {"most popular": (None,), "EASE": EASE_PENALTIES,
+                 "EASE, liked ratings only": EASE_PENALTIES,
+                 "item-kNN (cosine, k=50)": (None,), "implicit ALS (128 factors)": ALS_REGULARIZATION}
+
+
+def chosen_on_validation(train: pd.DataFrame, params: Params, model) -> dict[str, dict]:
+    """Each peer's setting with the best validation NDCG, for known users and for new users (the
+    mean over every profile size and order)."""
+    fit, newusers, targets = validation_split(train, params.validation)
+    peers = RankingPeers(model, fit, params)
+    k = params.rank.k
+    known = known_profiles(model, fit, targets, params)
+    new = new_profiles(model, newusers, params.newuser, params.rank.relevant_rating)
+    chosen = {"known": {}, "new": {}}
+    for peer, options in PEER_SETTINGS.items():
+        known_scores = {option: peers.ndcg(peer, option, known, k)[0] for option in options}
+        new_scores = {option: np.mean([peers.ndcg(peer, option, profiles, k)[0]
+                                       for profiles in new.values()]) for option in options}
+        chosen["known"][peer] = max(options, key=lambda option: known_scores[option])
+        chosen["new"][peer] = max(options, key=lambda option: new_scores[option])
+        print(f"validation: {peer}: known " + ", ".join(
+            f"{option}: {value:.3f}" for option, value in known_scores.items()) + "; new " + ", ".join(
+            f"{option}: {value:.3f}" for option, value in new_scores.items()), file=sys.stderr)
+    return chosen
+
+
+def peer_label(peer: str, setting: float | None) -> str:
+    if setting is None:
+        return peer
+    return f"{peer}, {'penalty' if peer.startswith('EASE') else 'regularization'} {setting:g}"
+
+
+def ranking_tables(train: pd.DataFrame, test: pd.DataFrame, params: Params, model_path: Path,
+                   ranking: dict, newuser: dict) -> str:
+    """Known users' and new users' NDCG@k of every ranking peer beside ours."""
+    model = load_model(model_path)
+    k = params.rank.k
+    columns = ["userId", "movieId", "rating", "timestamp"]
+    chosen = chosen_on_validation(train[columns], params, model)
+    peers = RankingPeers(model, train, params)
+    known = known_profiles(model, train, test, params)
+    lines = [f"Known users: the {sum(map(bool, known.relevant))} test users of "
+             f"`stages/evaluate_ranking.py` with a relevant test movie, "
+             f"every movie they did not rate in training ranked among the "
+             f"{len(peers.covered)} candidate movies; coverage is the share of candidates in "
+             f"some top {k}. Peer settings chosen on the validation split.", "",
+             f"| ranking | NDCG@{k} | coverage |", "|---|---|---|",
+             f"| **our model** | **{ranking[f'ndcg_at_{k}']:.3f}** | {ranking[f'coverage_at_{k}']:.3f} |"]
+    for peer in PEER_SETTINGS:
+        setting = chosen["known"][peer]
+        ndcg, cover = peers.ndcg(peer, setting, known, k)
+        lines.append(f"| {peer_label(peer, setting)} | {ndcg:.3f} | {cover:.3f} |")
+    base, newusers = split_new_users(train[columns], test[columns], params.newuser)
+    new_peers = RankingPeers(model, base, params)
+    new = new_profiles(model, newusers, params.newuser, params.rank.relevant_rating)
+    names = list(new)
+    lines += ["", f"New users: the {params.newuser.users} users held out by `stages/newuser.py`, "
+              f"every peer fitted without them; NDCG@{k} of their other ratings, per profile "
+              f"size and order. Peer settings chosen on the validation split's new users.", "",
+              "| ranking | " + " | ".join(names) + " |", "|---|" + "---|" * len(names),
+              "| **our model** | " + " | ".join(
+                  f"**{newuser['newuser.' + name.replace('random.', '') + f'.ndcg_at_{k}']:.3f}**"
+                  for name in names) + " |"]
+    for peer in PEER_SETTINGS:
+        setting = chosen["new"][peer]
+        lines.append(f"| {peer_label(peer, setting)} | " + " | ".join(
+            f"{new_peers.ndcg(peer, setting, new[name], k)[0]:.3f}" for name in names) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -156,10 +356,13 @@ def main() -> None:
     parser.add_argument("--test", type=Path, default=Path("data/prepared/test.parquet"))
     parser.add_argument("--metrics", type=Path, default=Path("metrics/metrics.json"))
     parser.add_argument("--newuser-metrics", type=Path, default=Path("metrics/newuser.json"))
+    parser.add_argument("--ranking-metrics", type=Path, default=Path("metrics/ranking.json"))
+    parser.add_argument("--model", type=Path, default=Path("models/model.joblib"))
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/peers.md"))
     args = parser.parse_args()
-    for path in (args.train, args.test, args.metrics, args.newuser_metrics):
+    for path in (args.train, args.test, args.metrics, args.newuser_metrics, args.ranking_metrics,
+                 args.model):
         if not path.is_file():
             sys.exit(f"error: {path} not found; run `dvc repro` first")
     train, test = pd.read_parquet(args.train), pd.read_parquet(args.test)
@@ -177,9 +380,12 @@ def main() -> None:
         lines.append(f"| {name} | {root_mse:.4f} | {mean_abs:.4f} | "
                      f"{'-' if seconds is None else f'{seconds:.1f}'} |")
     table = "\n".join(lines) + "\n"
-    newuser = newuser_table(train, test, read_params(args.params).newuser,
-                            json.loads(args.newuser_metrics.read_text()))
-    report = f"{table}\n{newuser}"
+    params = read_params(args.params)
+    newuser_metrics = json.loads(args.newuser_metrics.read_text())
+    newuser = newuser_table(train, test, params.newuser, newuser_metrics)
+    ranking = ranking_tables(train, test, params, args.model,
+                             json.loads(args.ranking_metrics.read_text()), newuser_metrics)
+    report = f"{table}\n{newuser}\n{ranking}"
     with atomic_path(args.out) as tmp:
         tmp.write_text(report, encoding="utf-8")
     print(report)

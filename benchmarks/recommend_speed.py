@@ -36,7 +36,7 @@ from movierec.model.estimator import RatingModel, load_model  # noqa: E402
 from movierec.params import as_dict, read_params  # noqa: E402
 from movierec.paths import raw_data_dir  # noqa: E402
 from movierec.ranking.lists import Ranker  # noqa: E402
-from movierec.ranking.similarity import SimilarMovies, fit_similar_movies  # noqa: E402
+from movierec.ranking.model import RankModel, fit_rank_model  # noqa: E402
 from movierec.recommend.catalog import Catalog  # noqa: E402
 from movierec.recommend.profiles import Profile  # noqa: E402
 from movierec.recommend.recommender import Recommender  # noqa: E402
@@ -73,7 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "model.joblib")
-    parser.add_argument("--similar", type=Path, default=ROOT / "data" / "similar_movies.npz")
+    parser.add_argument("--rank-model", type=Path, default=ROOT / "models" / "rank_model.npz")
     parser.add_argument("--movies", type=int, default=0,
                         help="also time a model over this many generated movies")
     parser.add_argument("--ratings", type=int, default=860_269,
@@ -84,8 +84,8 @@ def main() -> None:
 
     start = time.perf_counter()
     model = load_model(args.model)
-    similar = SimilarMovies.load(args.similar).for_movies(model.movie_ids_, args.similar)
-    recommender = Recommender(model, Ranker(similar, model.items_.movie_count, params.rank),
+    rank_model = RankModel.load(args.rank_model).for_movies(model.movie_ids_, args.rank_model)
+    recommender = Recommender(model, Ranker.of(rank_model, model, params.rank),
                               Catalog.load(ROOT / raw_data_dir(params.data.variant), model))
     loading = time.perf_counter() - start
     print(f"bundled data ({len(model.movie_ids_)} movies): loading {loading:.2f} s (target <= 2 s)")
@@ -102,9 +102,9 @@ def main() -> None:
             big = RatingModel(**(as_dict(params.train) | LARGE_DATA["train"])).fit(ratings,
                                                                                  features)
             settings = replace(params.similar, **LARGE_DATA["similar"])
-            big_similar = fit_similar_movies(ratings, big.movie_ids_, settings).matrix
-            big_recommender = Recommender(big, Ranker(big_similar, big.items_.movie_count,
-                                                      params.rank), Catalog.load(data, big))
+            big_rank = fit_rank_model(ratings, big.movie_ids_, params.rank, settings)
+            big_recommender = Recommender(big, Ranker.of(big_rank, big, params.rank),
+                                          Catalog.load(data, big))
             report(f"{args.movies} movies, {len(ratings)} ratings",
                    *time_refresh(big_recommender, args.repeats), target=1.0)
 

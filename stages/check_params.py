@@ -7,14 +7,12 @@ wrong type or out-of-range value stops `dvc repro` / `dvc exp run` with a clear 
 
 from __future__ import annotations
 
-import argparse
-
-from movierec.cli import add_params_argument, run_main
+from movierec.cli import add_params_argument, parser_for, run_main
 from movierec.params import as_dict, read_params
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = parser_for(__doc__)
     add_params_argument(parser)
     args = parser.parse_args()
     params = as_dict(read_params(args.params))

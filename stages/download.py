@@ -6,17 +6,15 @@ checked; any other is downloaded from data.url, resumably, and checked against G
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from movierec.cli import add_params_argument, run_main
+from movierec.cli import add_params_argument, parser_for, run_main
 from movierec.data.download import put_variant
 from movierec.params import read_params
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = parser_for(__doc__)
     add_params_argument(parser)
     parser.add_argument("--bundled", type=Path, required=True,
                         help="directory of the variants shipped with the project")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pandas as pd
 
-from movierec.cli import add_evaluation_arguments, run_main
+from movierec.cli import add_evaluation_arguments, parser_for, run_main
 from movierec.evaluation.rating import error_by_activity, error_metrics, write_plots
 from movierec.io import write_json
 from movierec.model.baselines import baseline_predictions
@@ -16,7 +15,7 @@ from movierec.params import read_params
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = parser_for(__doc__)
     parser.add_argument("--model", type=Path, required=True, help="the fitted model (joblib)")
     add_evaluation_arguments(parser)
     args = parser.parse_args()

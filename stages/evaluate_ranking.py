@@ -1,4 +1,4 @@
-"""Stage: top-N quality: precision, recall and NDCG of the model's lists and of baselines.
+"""Stage: top-N quality: precision, recall, NDCG and coverage of the lists and of baselines.
 
 Every test user's unrated movies are ranked the way recommend ranks them; relevant movies are the
 user's test ratings >= rank.relevant_rating.
@@ -6,12 +6,11 @@ user's test ratings >= rank.relevant_rating.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pandas as pd
 
-from movierec.cli import add_evaluation_arguments, run_main
+from movierec.cli import add_evaluation_arguments, parser_for, run_main
 from movierec.evaluation.ranking import (
     ranking_table,
     ranking_users,
@@ -23,13 +22,13 @@ from movierec.io import write_json
 from movierec.model.estimator import load_model
 from movierec.params import read_params
 from movierec.ranking.lists import Ranker
-from movierec.ranking.similarity import SimilarMovies
+from movierec.ranking.model import RankModel
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = parser_for(__doc__)
     parser.add_argument("--model", type=Path, required=True, help="the fitted model (joblib)")
-    parser.add_argument("--similar", type=Path, required=True, help="similar movies (npz)")
+    parser.add_argument("--rank-model", type=Path, required=True, help="the ranking model (npz)")
     add_evaluation_arguments(parser)
     args = parser.parse_args()
     params = read_params(args.params)
@@ -39,11 +38,12 @@ def main() -> None:
     train = pd.read_parquet(args.train, columns=columns)
     test = pd.read_parquet(args.test, columns=columns)
     model = load_model(args.model)
-    similar = SimilarMovies.load(args.similar).for_movies(model.movie_ids_, args.similar)
+    ranker = Ranker.of(RankModel.load(args.rank_model).for_movies(model.movie_ids_,
+                                                                  args.rank_model), model, rank)
     users = ranking_users(test, model, rank, params.split.seed)
     relevant = relevant_sets(test, model, users, rank.relevant_rating)
-    lists = top_lists(model, Ranker(similar, model.items_.movie_count, rank), train, users)
-    table, metrics = ranking_table(lists, relevant, rank.k)
+    lists = top_lists(model, ranker, train, users)
+    table, metrics = ranking_table(lists, relevant, rank.k, len(ranker.items.movies))
     write_ranking_plots(table, rank.k, args.plots_dir)
     write_json(args.metrics_out, metrics)
     print(table.to_string(index=False))

@@ -6,10 +6,9 @@ tag tokens (stars at full TF-IDF weight) the explain.top_n most positive and neg
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from movierec.cli import add_params_argument, run_main
+from movierec.cli import add_params_argument, parser_for, run_main
 from movierec.evaluation.explain import plot_coefficients, top_coefficients
 from movierec.io import atomic_path
 from movierec.model.estimator import load_model
@@ -17,7 +16,7 @@ from movierec.params import read_params
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = parser_for(__doc__)
     parser.add_argument("--model", type=Path, required=True, help="the fitted model (joblib)")
     add_params_argument(parser)
     parser.add_argument("--csv-out", type=Path, required=True, help="coefficients table (CSV)")

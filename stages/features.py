@@ -1,14 +1,13 @@
-"""Stage: per-movie features: TF-IDF over genres and tags, release year, training popularity."""
+"""Stage: per-movie features: TF-IDF over genres and the tags of training ratings, release year."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import pandas as pd
 
-from movierec.cli import add_params_argument, run_main
+from movierec.cli import add_params_argument, parser_for, run_main
 from movierec.data.movielens import load_links, load_movies, load_tags
 from movierec.data.tmdb import cached_features
 from movierec.features.movie_features import build_movie_features
@@ -16,7 +15,7 @@ from movierec.params import read_params
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = parser_for(__doc__)
     parser.add_argument("--data-dir", type=Path, required=True, help="MovieLens CSV directory")
     parser.add_argument("--train", type=Path, required=True, help="training interactions (parquet)")
     add_params_argument(parser)
@@ -27,7 +26,7 @@ def main() -> None:
     params = read_params(args.params).features
 
     movies, tags = load_movies(args.data_dir), load_tags(args.data_dir)
-    train = pd.read_parquet(args.train, columns=["movieId", "rating"])
+    train = pd.read_parquet(args.train, columns=["userId", "movieId"])
     tmdb = None
     if params.tmdb:
         tmdb, message = cached_features(movies["movieId"], load_links(args.data_dir),

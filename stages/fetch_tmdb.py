@@ -9,12 +9,11 @@ run resumes where it was.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
 
-from movierec.cli import add_params_argument, run_main
+from movierec.cli import add_params_argument, parser_for, run_main
 from movierec.data.movielens import load_links
 from movierec.data.tmdb import connect
 from movierec.data.tmdb_client import DEFAULT_BASE_URL, Client, cached_ids, fetch
@@ -24,8 +23,7 @@ from movierec.paths import TMDB_CACHE, raw_data_dir
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = parser_for(__doc__)
     parser.add_argument("--data-dir", type=Path, help="MovieLens directory with links.csv "
                                                       "(default: data/raw/<data.variant>)")
     add_params_argument(parser)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from movierec.cli import add_params_argument, run_main
+from movierec.cli import add_params_argument, parser_for, run_main
 from movierec.data.interactions import prepare_interactions, save_interactions
 from movierec.io import write_json
 from movierec.params import read_params
@@ -15,7 +14,7 @@ LARGE_FILE = 100 << 20  # ratings files larger than this get a line saying they 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = parser_for(__doc__)
     parser.add_argument("--data-dir", type=Path, required=True, help="MovieLens CSV directory")
     add_params_argument(parser)
     parser.add_argument("--train-out", type=Path, required=True, help="training split (parquet)")

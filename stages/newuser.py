@@ -7,12 +7,12 @@ predicted and ranked the way recommend does it, beside a bias fold-in and the pr
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pandas as pd
 
-from movierec.cli import add_evaluation_arguments, run_main
+from movierec.cli import add_evaluation_arguments, parser_for, run_main
+from movierec.data.movielens import load_movies, load_tags
 from movierec.evaluation.newuser import plot_profile_sizes, run_simulation
 from movierec.features.movie_features import MovieFeatures
 from movierec.io import atomic_path, write_json
@@ -20,16 +20,19 @@ from movierec.params import read_params
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = parser_for(__doc__)
     add_evaluation_arguments(parser)
     parser.add_argument("--features", type=Path, required=True, help="movie features directory")
+    parser.add_argument("--data-dir", type=Path, required=True,
+                        help="MovieLens CSV directory (movies and tags, for refitted features)")
     args = parser.parse_args()
     params = read_params(args.params)
 
     columns = ["userId", "movieId", "rating", "timestamp"]
-    table, shares, metrics = run_simulation(params, pd.read_parquet(args.train, columns=columns),
-                                            pd.read_parquet(args.test, columns=columns),
-                                            MovieFeatures.load(args.features))
+    table, shares, metrics = run_simulation(
+        params, pd.read_parquet(args.train, columns=columns),
+        pd.read_parquet(args.test, columns=columns), MovieFeatures.load(args.features),
+        load_movies(args.data_dir), load_tags(args.data_dir))
     with atomic_path(args.plots_dir / "newuser.csv") as tmp:
         table.to_csv(tmp, index=False, lineterminator="\n")
     plot_profile_sizes(table, shares, params.rank.k, args.plots_dir / "newuser.png")

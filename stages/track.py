@@ -1,7 +1,10 @@
-"""Stage: mirror this pipeline run into MLflow (params, metrics, plots, model, tags).
+"""Stage: mirror this pipeline run into MLflow (params, metrics, datasets, plots, model, tags and
+a description of what the run changed).
 
 The model is logged twice: the joblib file as an artifact, and as an MLflow pyfunc model (with a
-signature and an input example) that ``mlflow.pyfunc.load_model`` serves.
+signature and an input example) that ``mlflow.pyfunc.load_model`` serves, registered as a new
+version of the ``movie-recommender`` model. The splits are logged as the run's datasets, their
+digest the md5 that dvc.lock records.
 
 Its output, a small record of what was logged, is cached by DVC and not committed: a fresh clone
 that runs ``dvc repro`` logs its run, while rerunning an unchanged pipeline logs nothing twice.
@@ -10,21 +13,20 @@ The record holds no run id or time, so identical runs give identical hashes in d
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 from pathlib import Path
 
 import pandas as pd
 
-from movierec.cli import add_params_argument, run_main
-from movierec.io import write_json
+from movierec.cli import add_params_argument, parser_for, run_main
+from movierec.io import file_digest, write_json
 from movierec.params import as_dict, read_params
 from movierec.tracking.runs import EXPERIMENT, flatten, log_run, run_tags
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = parser_for(__doc__)
     add_params_argument(parser)
     parser.add_argument("--metrics", type=Path, nargs="+", required=True,
                         help="metrics JSON files to log")
@@ -32,6 +34,8 @@ def main() -> None:
     parser.add_argument("--artifacts", type=Path, nargs="+", required=True,
                         help="files or folders to log as artifacts")
     parser.add_argument("--model", type=Path, required=True, help="joblib model to log")
+    parser.add_argument("--datasets", nargs="+", required=True, metavar="SPLIT=PARQUET",
+                        help="the splits to log as the run's datasets")
     parser.add_argument("--example", type=Path, required=True,
                         help="interactions (parquet) whose first rows are the input example")
     parser.add_argument("--requirements", type=Path, required=True,
@@ -52,7 +56,12 @@ def main() -> None:
     example = pd.read_parquet(args.example, columns=["userId", "movieId"]).head(5)
     requirements = [line.strip() for line in args.requirements.read_text().splitlines()
                     if line.strip() and not line.startswith("#")]
-    run_id = log_run(params, metrics, tags, args.artifacts, (args.model, example, requirements))
+    datasets = {}
+    for entry in args.datasets:
+        split, _, path = entry.partition("=")
+        datasets[split] = (Path(path), file_digest(Path(path), "md5"))
+    run_id = log_run(params, metrics, tags, args.artifacts, (args.model, example, requirements),
+                     datasets, read_params(args.params).data.variant)
     write_json(args.record_out, {"experiment": EXPERIMENT, "fingerprint": fingerprint})
     print(f"logged MLflow run {run_id} ({len(params)} params, {len(metrics)} metrics)")
 

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
 
-from movierec.cli import add_params_argument, run_main
+from movierec.cli import add_params_argument, parser_for, run_main
 from movierec.features.movie_features import MovieFeatures
 from movierec.model.estimator import RatingModel, save_model
 from movierec.params import read_params
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = parser_for(__doc__)
     parser.add_argument("--train", type=Path, required=True, help="training interactions (parquet)")
     parser.add_argument("--features", type=Path, required=True, help="movie features directory")
     add_params_argument(parser)

@@ -80,12 +80,14 @@ def evidence_config(**changes: object) -> EvidenceConfig:
 def write_params(path: Path, **overrides: object) -> Path:
     """Copy the project's params.yaml, changing ``section.key`` values given as ``section__key``.
 
-    The new-user simulation is scaled down to the small test data sets unless overridden.
+    The new-user simulation and the validation split are scaled down to the small test data sets
+    unless overridden.
     """
     import yaml
 
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    small_data = {"newuser__users": 4, "newuser__min_ratings": 12, "newuser__profile_sizes": [2, 5]}
+    small_data = {"newuser__users": 4, "newuser__min_ratings": 12, "newuser__profile_sizes": [2, 5],
+                  "validation__users": 4, "validation__min_ratings": 12}
     for dotted, value in (small_data | overrides).items():
         section, key = dotted.split("__")
         params.setdefault(section, {})[key] = value

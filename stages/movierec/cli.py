@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,14 @@ def run_main(main: Callable[[], None]) -> None:
     except UserInputError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
+
+
+def parser_for(doc: str | None, **kwargs: object) -> argparse.ArgumentParser:
+    """An argument parser whose help is a stage's docstring as plain text (no ``literal`` or
+    :role:`target` markup), its layout kept."""
+    text = re.sub(r":[a-z]+:`~?([^`]+)`", r"\1", doc or "")
+    return argparse.ArgumentParser(description=text.replace("``", ""),
+                                   formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
 
 
 def add_params_argument(parser: argparse.ArgumentParser) -> None:

@@ -26,6 +26,13 @@ def file_digest(path: str | os.PathLike, algorithm: str) -> str:
     return digest.hexdigest()
 
 
+def current_umask() -> int:
+    """The process's umask (reading it means setting it, so it is set back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds.
@@ -40,6 +47,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; a new file gets 0644-ish
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -56,21 +64,10 @@ def write_json(path: str | os.PathLike, data: object) -> None:
     write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def save_sparse(path: str | os.PathLike, matrix: sparse.csr_matrix, **extra: np.ndarray) -> None:
-    """Save a CSR matrix in ``scipy.sparse.save_npz`` format, byte-identical for identical input,
-    with ``extra`` arrays beside it (``load_npz`` ignores them; ``np.load`` reads them).
-
-    ``save_npz`` stamps the current time into its zip entries; this writes fixed timestamps instead
-    so that reruns give the same file hash in ``dvc.lock``.
-    """
-    matrix = sparse.csr_matrix(matrix)
-    arrays = {
-        "format": np.array(b"csr"),
-        "shape": np.array(matrix.shape),
-        "data": matrix.data,
-        "indices": matrix.indices,
-        "indptr": matrix.indptr,
-    } | extra
+def save_arrays(path: str | os.PathLike, **arrays: np.ndarray) -> None:
+    """Save arrays in ``np.savez`` format (``np.load`` reads them), atomically and byte-identical
+    for identical input: ``np.savez`` stamps the current time into its zip entries, this writes
+    fixed timestamps, so that reruns give the same file hash in ``dvc.lock``."""
     with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
         for name, array in arrays.items():
             buffer = io.BytesIO()
@@ -79,13 +76,26 @@ def save_sparse(path: str | os.PathLike, matrix: sparse.csr_matrix, **extra: np.
                              buffer.getvalue())
 
 
+def save_sparse(path: str | os.PathLike, matrix: sparse.csr_matrix, **extra: np.ndarray) -> None:
+    """Save a CSR matrix in ``scipy.sparse.save_npz`` format (:func:`save_arrays`), with
+    ``extra`` arrays beside it (``load_npz`` ignores them; ``np.load`` reads them)."""
+    matrix = sparse.csr_matrix(matrix)
+    save_arrays(path, format=np.array(b"csr"), shape=np.array(matrix.shape), data=matrix.data,
+                indices=matrix.indices, indptr=matrix.indptr, **extra)
+
+
 @contextlib.contextmanager
 def locked(path: str | os.PathLike) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on the file ``path`` (created if needed) for the block."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    """Hold an exclusive ``flock`` on ``path`` for the block: an existing directory (so no lock
+    file is left beside what it guards) or a file (created if needed)."""
+    path = Path(path)
+    if path.is_dir():
+        fd = os.open(path, os.O_RDONLY)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock

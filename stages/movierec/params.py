@@ -77,6 +77,11 @@ def shares() -> Rule:
                 "a list of numbers in (0, 1), possibly empty")
 
 
+def pair() -> Rule:
+    return Rule(lambda v: isinstance(v, list) and len(v) == 2 and all(_is_number(x) for x in v),
+                "a list of two numbers: [for a profile of one rating, for a large profile]")
+
+
 def boolean() -> Rule:
     return Rule(lambda v: isinstance(v, bool), "true or false")
 
@@ -162,10 +167,31 @@ class ExplainParams:
 class RankParams:
     k: int = param(10, integer(1))
     relevant_rating: float = param(4.0, number(0.5, 5.0))
-    popularity_weight: float = param(0.1, number(0))
-    co_rating_weight: float = param(20.0, number(0))
-    min_ratings: int = param(5, integer(0))
+    min_ratings: int = param(5, integer(1))
     max_users: int = param(2000, integer(1, also=(-1,)))
+    item_movies: int = param(10000, integer(1))
+    rated_penalty: float = param(250.0, number(0, open_low=True))
+    liked_penalty: float = param(25.0, number(0, open_low=True))
+    liked_exponent: float = param(0.25, number(0, 1))
+    liked_plain_penalty: float = param(3000.0, number(0, open_low=True))
+    large_profile: float = param(42.38, number(0, open_low=True))
+    disliked_weight: tuple[float, float] = param((1.542, 1.042), pair())
+    liked_weight: tuple[float, float] = param((1.837, 2.531), pair())
+    liked_plain_weight: tuple[float, float] = param((2.915, -1.085), pair())
+    rating_weight: tuple[float, float] = param((0.0071, 0.00694), pair())
+    popularity_weight: tuple[float, float] = param((0.00887, -0.00794), pair())
+    co_rating_weight: tuple[float, float] = param((-0.0067, 0.2472), pair())
+    candidates: int = param(200, integer(1))
+    rerank_weight: tuple[float, float] = param((0.1725, 0.03013), pair())
+    calibration_weight: float = param(0.524, number(0, 1))
+
+
+@dataclass(frozen=True)
+class ValidationParams:
+    users: int = param(200, integer(1))
+    min_ratings: int = param(30, integer(2))
+    share: float = param(0.2, number(0, 1, open_low=True, open_high=True))
+    seed: int = param(7, integer(0))
 
 
 @dataclass(frozen=True)
@@ -203,6 +229,7 @@ class Params:
     evaluate: EvaluateParams = field(default_factory=EvaluateParams)
     explain: ExplainParams = field(default_factory=ExplainParams)
     rank: RankParams = field(default_factory=RankParams)
+    validation: ValidationParams = field(default_factory=ValidationParams)
     recommend: RecommendParams = field(default_factory=RecommendParams)
     newuser: NewuserParams = field(default_factory=NewuserParams)
 

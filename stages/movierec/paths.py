@@ -9,7 +9,7 @@ from pathlib import Path
 RAW_DATA = Path("data/raw")  # data/raw/<data.variant>, written by the download stage
 MODEL = Path("models/model.joblib")
 MLFLOW_RECORD = Path("models/mlflow_run.json")
-SIMILAR_MOVIES = Path("data/similar_movies.npz")
+RANK_MODEL = Path("models/rank_model.npz")
 PROFILES = Path("profiles")
 PARAMS = Path("params.yaml")
 DVC_LOCK = Path("dvc.lock")

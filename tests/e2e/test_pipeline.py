@@ -10,7 +10,9 @@ import time
 import urllib.request
 
 import pytest
+import yaml
 
+from movierec.evaluation.headline import HEADLINE
 from support import ROOT, copy_project, git_env
 
 METRIC_KEYS = {"rmse", "mae", "n_train", "n_test"} | {
@@ -59,17 +61,13 @@ def exp_metrics(repo) -> dict[str, dict]:
     return found
 
 
-def mlflow_name(key):
-    return key.replace("@", "_at_")
-
-
 def test_repro_writes_metrics_with_baselines_and_is_then_up_to_date(reproduced):
     repo, output = reproduced
     assert "wrote 100836 interactions for 610 users and 9724 movies" in output
     metrics = json.loads((repo / "metrics" / "metrics.json").read_text())
     assert set(metrics) == METRIC_KEYS
     ranking = json.loads((repo / "metrics" / "ranking.json").read_text())
-    assert ranking["ndcg@10"] > ranking["popular_ndcg@10"]
+    assert ranking["ndcg_at_10"] > ranking["popular_ndcg_at_10"]
     newuser = json.loads((repo / "metrics" / "newuser.json").read_text())
     assert newuser["newuser.k20.rmse"] < newuser["newuser.k20.user_mean_rmse"]
     assert metrics["rmse"] < metrics["bias_rmse"] < metrics["user_mean_rmse"] < metrics[
@@ -80,9 +78,12 @@ def test_repro_writes_metrics_with_baselines_and_is_then_up_to_date(reproduced):
                 "ranking/ranking.png", "newuser/newuser.png"):
         assert (repo / "plots" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "Data and pipelines are up to date" in dvc(repo, "status")
-    assert "rmse" in dvc(repo, "metrics", "show")
+    shown = dvc(repo, "metrics", "show")
+    assert all(name in shown for name in HEADLINE) and "bias_rmse" not in shown
+    headline = json.loads((repo / "metrics" / "headline.json").read_text())
+    assert list(headline) == list(HEADLINE)
     # the same params on this machine give the metrics committed from another run, to 1e-9
-    for name in ("metrics", "ranking", "newuser"):
+    for name in ("metrics", "ranking", "newuser", "validation", "headline"):
         committed = json.loads((ROOT / "metrics" / f"{name}.json").read_text())
         fresh = json.loads((repo / "metrics" / f"{name}.json").read_text())
         assert fresh == pytest.approx(committed, rel=0, abs=1e-9), name
@@ -95,10 +96,9 @@ def test_repro_logs_one_mlflow_run_mirroring_dvc(reproduced):
     assert len(runs) == 1
     run = runs[0]
     metrics = {}
-    for name in ("metrics", "ranking", "newuser"):
+    for name in ("metrics", "ranking", "newuser", "validation"):
         metrics |= json.loads((repo / "metrics" / f"{name}.json").read_text())
-    assert run.data.metrics == pytest.approx(
-        {key.replace("@", "_at_"): value for key, value in metrics.items()})
+    assert run.data.metrics == pytest.approx(metrics)
     assert run.data.params["train.alpha"] == "10.0"
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
                           check=True).stdout.strip()
@@ -107,7 +107,24 @@ def test_repro_logs_one_mlflow_run_mirroring_dvc(reproduced):
     record = json.loads((repo / "models" / "mlflow_run.json").read_text())
     assert run.data.tags["dvc.fingerprint"] == record["fingerprint"]
     artifacts = {path.name for path in (repo / "mlartifacts").glob(f"{run.info.run_id}/artifacts/*")}
-    assert artifacts == {"metrics", "plots", "model.joblib", "similar_movies.npz"}
+    assert artifacts == {"metrics", "plots", "model.joblib", "rank_model.npz"}
+    assert run.data.tags["mlflow.note.content"] == f"The committed params of {head[:7]}."
+    # the splits as the run's datasets, their digest the md5 dvc.lock records
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    outs = {out["path"]: out["md5"] for out in lock["stages"]["interactions"]["outs"]}
+    inputs = {item.dataset.name: item for item in run.inputs.dataset_inputs}
+    assert set(inputs) == {"ml-latest-small-train", "ml-latest-small-test"}
+    for split in ("train", "test"):
+        dataset = inputs[f"ml-latest-small-{split}"].dataset
+        assert dataset.digest == outs[f"data/prepared/{split}.parquet"]
+        assert json.loads(dataset.profile)["num_rows"] == (80669 if split == "train" else 20167)
+    # the model registry: one version of movie-recommender per run, tagged
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
+    versions = client.search_model_versions("name = 'movie-recommender'")
+    assert [v.run_id for v in versions] == [run.info.run_id]
+    assert versions[0].tags == {"dvc.exp_name": "workspace", "git.commit": head}
 
 
 def test_a_mistyped_param_stops_the_experiment(reproduced):
@@ -150,8 +167,23 @@ def test_exp_run_with_another_alpha_gives_new_metrics_and_a_tagged_run(reproduce
     _, runs = mlflow_runs(repo, "alpha-1000")
     assert len(runs) == 1
     assert runs[0].data.params["train.alpha"] == "1000"
-    assert runs[0].data.metrics == pytest.approx(
-        {mlflow_name(k): v for k, v in experiments["alpha-1000"]["metrics"].items()})
+    shown = experiments["alpha-1000"]["metrics"]
+    assert list(shown) == list(HEADLINE)  # dvc exp show: the headline metrics, in this order
+    assert {name: runs[0].data.metrics[name] for name in shown} == pytest.approx(shown)
+    assert "Params changed from" in runs[0].data.tags["mlflow.note.content"]
+    assert "train.alpha 10.0 -> 1000" in runs[0].data.tags["mlflow.note.content"]
+    # a champion alias picks a version that models:/movie-recommender@champion loads
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
+    version = next(v for v in client.search_model_versions("name = 'movie-recommender'")
+                   if v.run_id == runs[0].info.run_id)
+    assert version.tags["dvc.exp_name"] == "alpha-1000"
+    client.set_registered_model_alias("movie-recommender", "champion", version.version)
+    mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")
+    champion = mlflow.pyfunc.load_model("models:/movie-recommender@champion")
+    assert champion.metadata.run_id == runs[0].info.run_id
 
 
 @pytest.mark.slow
@@ -179,8 +211,8 @@ def test_temp_and_queued_experiments_log_into_the_main_repository(reproduced):
         run = runs[0]
         assert run.data.params["explain.top_n"] == str(top_n)
         assert run.data.tags["mlflow.source.git.commit"] == head
-        assert run.data.metrics == pytest.approx(
-            {mlflow_name(k): v for k, v in experiments[name]["metrics"].items()})
+        shown = experiments[name]["metrics"]
+        assert {key: run.data.metrics[key] for key in shown} == pytest.approx(shown)
         artifacts = repo / "mlartifacts" / run.info.run_id / "artifacts"
         coefficients = (artifacts / "plots" / "explain" / "coefficients.csv").read_text()
         assert coefficients.count("token+") == top_n  # the experiment's own plot, kept here

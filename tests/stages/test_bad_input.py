@@ -85,34 +85,43 @@ def test_evaluation_stages_on_small_data(tmp_path, movielens_dir):
     for script, args in (
         ("features.py", ["--data-dir", movielens_dir, "--train", prepared / "train.parquet",
                          "--out", features]),
-        ("similar_movies.py", ["--train", prepared / "train.parquet", "--features", features,
-                               "--out", tmp_path / "similar.npz"]),
+        ("rank_model.py", ["--train", prepared / "train.parquet", "--features", features,
+                           "--out", tmp_path / "rank_model.npz"]),
         ("train.py", ["--train", prepared / "train.parquet", "--features", features,
                       "--model-out", model]),
-        ("evaluate_ranking.py", ["--model", model, "--similar", tmp_path / "similar.npz", *splits,
-                                 "--metrics-out", tmp_path / "ranking.json",
+        ("evaluate_ranking.py", ["--model", model, "--rank-model", tmp_path / "rank_model.npz",
+                                 *splits, "--metrics-out", tmp_path / "ranking.json",
                                  "--plots-dir", tmp_path / "ranking"]),
-        ("newuser.py", [*splits, "--features", features, "--metrics-out",
-                        tmp_path / "newuser.json", "--plots-dir", tmp_path / "newuser"]),
+        ("newuser.py", [*splits, "--features", features, "--data-dir", movielens_dir,
+                        "--metrics-out", tmp_path / "newuser.json",
+                        "--plots-dir", tmp_path / "newuser"]),
+        ("validate.py", ["--train", prepared / "train.parquet", "--features", features,
+                         "--data-dir", movielens_dir, "--metrics-out", tmp_path / "validation.json"]),
     ):
         result = run_stage(script, *args, "--params", params)
         assert result.returncode == 0, result.stderr
     ranking = json.loads((tmp_path / "ranking.json").read_text())
-    assert {"precision@10", "recall@10", "ndcg@10", "popular_ndcg@10",
-            "predicted_rating_only_ndcg@10"} <= set(ranking)
+    assert {"precision_at_10", "recall_at_10", "ndcg_at_10", "coverage_at_10", "popular_ndcg_at_10",
+            "predicted_rating_only_ndcg_at_10"} <= set(ranking)
     newuser = json.loads((tmp_path / "newuser.json").read_text())
     for prefix in ("newuser.k2", "newuser.k5", "newuser.earliest.k5", "newuser.share80",
                    "newuser.earliest.share80"):
-        assert {f"{prefix}.{key}" for key in ("rmse", "user_mean_rmse", "bias_rmse", "ndcg@10",
-                                              "bias_ndcg@10")} <= set(newuser)
+        assert {f"{prefix}.{key}" for key in ("rmse", "user_mean_rmse", "bias_rmse", "ndcg_at_10",
+                                              "bias_ndcg_at_10")} <= set(newuser)
     assert newuser["newuser.users"] == 4
     assert (tmp_path / "newuser" / "newuser.png").is_file()
+    validation = json.loads((tmp_path / "validation.json").read_text())
+    assert {"validation.rmse", "validation.bias_rmse", "validation.ndcg_at_10",
+            "validation.coverage_at_10", "validation.newuser.k2.ndcg_at_10",
+            "validation.newuser.earliest.k5.rmse"} <= set(validation)
+    assert validation["validation.newuser.users"] == 4
 
 
 def test_newuser_profile_sizes_must_leave_ratings_to_predict(tmp_path):
     params = write_params(tmp_path / "p.yaml", newuser__profile_sizes=[5, 12])
     result = run_stage("newuser.py", "--train", tmp_path / "t.parquet", "--test",
-                       tmp_path / "t.parquet", "--features", tmp_path, "--metrics-out",
+                       tmp_path / "t.parquet", "--features", tmp_path, "--data-dir", tmp_path,
+                       "--metrics-out",
                        tmp_path / "m.json", "--plots-dir", tmp_path / "plots", "--params", params)
     assert result.returncode == 2
     assert "newuser.profile_sizes = [5, 12] would reveal every rating" in result.stderr

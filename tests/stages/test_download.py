@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -147,3 +148,43 @@ def test_bundled_variant_is_copied_byte_for_byte_after_its_checksums(tmp_path):
     assert refused.returncode == 2
     assert "ratings.csv: SHA-256" in refused.stderr and "SHA256SUMS (line 4)" in refused.stderr
     assert same_files(copied, BUNDLED)  # the earlier copy is untouched
+
+
+def test_a_data_set_without_tags_and_links_runs_end_to_end(tmp_path):
+    """tags.csv with only its header and no links.csv (as ml-100k converted to this format):
+    the download stage says what is absent and writes the header; features, the models and
+    recommend run without tag tokens and links."""
+    source = make_movielens(tmp_path / "source", n_users=60, n_movies=40)
+    (source / "links.csv").unlink()
+    (source / "tags.csv").write_text("userId,movieId,tag,timestamp\n")
+    archive = zipped(source, "ml-latest")
+    md5 = hashlib.md5(archive).hexdigest()
+    files = {"ml-latest.zip": archive, "ml-latest.zip.md5": f"{md5}  ml-latest.zip\n".encode()}
+    with serving(GroupLens(files)) as server:
+        result = run_download(tmp_path, server.url)
+    assert result.returncode == 0, result.stderr
+    assert ("tags.csv has no rows (no tag tokens); no links.csv (no IMDb/TMDB links)"
+            in result.stdout)
+    raw, params = tmp_path / "raw" / "ml-latest", tmp_path / "params.yaml"
+    assert (raw / "links.csv").read_text() == "movieId,imdbId,tmdbId\n"
+    steps = [
+        ("interactions.py", "--data-dir", raw, "--train-out", tmp_path / "train.parquet",
+         "--test-out", tmp_path / "test.parquet", "--summary-out", tmp_path / "summary.json"),
+        ("features.py", "--data-dir", raw, "--train", tmp_path / "train.parquet",
+         "--out", tmp_path / "features"),
+        ("rank_model.py", "--train", tmp_path / "train.parquet", "--features",
+         tmp_path / "features", "--out", tmp_path / "rank_model.npz"),
+        ("train.py", "--train", tmp_path / "train.parquet", "--features", tmp_path / "features",
+         "--model-out", tmp_path / "model.joblib"),
+        ("recommend.py", "--model", tmp_path / "model.joblib", "--rank-model",
+         tmp_path / "rank_model.npz", "--data-dir", raw, "--profiles-dir", tmp_path / "profiles",
+         "--profile", "ann", "--rate", "Movie 1, The (1981)=5", "--format", "csv",
+         "--allow-untracked"),
+    ]
+    for script, *args in steps:
+        result = run_stage(script, *args, "--params", params)
+        assert result.returncode == 0, (script, result.stderr)
+    names = json.loads((tmp_path / "features" / "feature_names.json").read_text())
+    assert names and not any(name.startswith("tag:") for name in names)
+    listed = result.stdout.splitlines()
+    assert listed[0].startswith("rank,movieId,title") and len(listed) == 11

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -17,11 +18,11 @@ from movierec.io import file_digest
 from movierec.model.estimator import load_model
 from movierec.params import read_params
 from movierec.ranking.lists import Ranker
-from movierec.ranking.similarity import SimilarMovies
+from movierec.ranking.model import RankModel
 from movierec.recommend.catalog import Catalog
 from movierec.recommend.imports import parse_rate, read_import
 from movierec.recommend.profiles import Profile
-from movierec.recommend.recommender import Recommender
+from movierec.recommend.recommender import Filters, Recommender, onboarding_movies
 from support import BUNDLED, ROOT, run_stage, write_params
 
 
@@ -33,8 +34,8 @@ def lock_of(*paths, md5=None):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """The bundled data through interactions, features, similar movies and train; a dvc.lock
-    naming the model and the similar movies."""
+    """The bundled data through interactions, features, rank_model and train; a dvc.lock naming
+    the model and the ranking model."""
     root = tmp_path_factory.mktemp("trained")
     params = write_params(root / "params.yaml")
     steps = [
@@ -42,8 +43,8 @@ def trained(tmp_path_factory):
          "--test-out", root / "test.parquet", "--summary-out", root / "summary.json"),
         ("features.py", "--data-dir", BUNDLED, "--train", root / "train.parquet",
          "--out", root / "features"),
-        ("similar_movies.py", "--train", root / "train.parquet", "--features", root / "features",
-         "--out", root / "similar_movies.npz"),
+        ("rank_model.py", "--train", root / "train.parquet", "--features", root / "features",
+         "--out", root / "rank_model.npz"),
         ("train.py", "--train", root / "train.parquet", "--features", root / "features",
          "--model-out", root / "model.joblib"),
     ]
@@ -51,23 +52,23 @@ def trained(tmp_path_factory):
         result = run_stage(script, *args, "--params", params)
         assert result.returncode == 0, result.stderr
     (root / "dvc.lock").write_text(yaml.safe_dump(lock_of(root / "model.joblib",
-                                                          root / "similar_movies.npz")))
+                                                          root / "rank_model.npz")))
     return root
 
 
 @pytest.fixture(scope="module")
 def recommender(trained):
     model = load_model(trained / "model.joblib")
-    similar = SimilarMovies.load(trained / "similar_movies.npz").matrix
+    rank_model = RankModel.load(trained / "rank_model.npz")
     rank = read_params(ROOT / "params.yaml").rank
-    return Recommender(model, Ranker(similar, model.items_.movie_count, rank),
+    return Recommender(model, Ranker.of(rank_model, model, rank),
                        Catalog.load(BUNDLED, model))
 
 
 def recommend_cli(trained, tmp_path, *args, stdin=None):
     return subprocess.run(
         [sys.executable, str(ROOT / "stages" / "recommend.py"), "--model",
-         trained / "model.joblib", "--similar", trained / "similar_movies.npz",
+         trained / "model.joblib", "--rank-model", trained / "rank_model.npz",
          "--lock", trained / "dvc.lock", "--data-dir", BUNDLED,
          "--profiles-dir", tmp_path / "profiles", "--params", trained / "params.yaml", *map(str, args)],
         input=stdin, capture_output=True, text=True, cwd=tmp_path, check=False)
@@ -79,7 +80,7 @@ def profile_of(recommender, genre, liked, disliked, n=25):
     profile = Profile("p")
     for name, rating in ((liked, 5.0), (disliked, 1.0)):
         in_genre = movies[movies["genres"].str.split("|").map(lambda g, x=name: x in g)]
-        for movie in in_genre.sort_values("count", ascending=False).index[:n]:
+        for movie in in_genre.sort_values("count", ascending=False, kind="stable").index[:n]:
             profile.rate(movie, rating, "cli")
     return profile
 
@@ -108,8 +109,55 @@ def test_a_profile_never_gets_back_a_movie_it_rated(recommender):
 
 
 def test_filters_year_and_genre(recommender):
-    top = recommender.recommend(Profile("empty"), 10, min_year=2010, genre="animation")
+    filters = Filters(min_year=2010, genre=recommender.catalog.genre("animation"))
+    top = recommender.recommend(Profile("empty"), 10, filters=filters)
     assert (top["year"] >= 2010).all() and genre_share(top, "Animation") == 1.0
+
+
+@pytest.mark.parametrize("text", ["sci-fi", "scifi", "SCI FI", "Sci-Fi"])
+def test_genre_names_match_through_case_and_separators(recommender, text):
+    assert recommender.catalog.genre(text) == "Sci-Fi"
+
+
+def test_an_unknown_genre_stops_with_the_valid_ones(trained, tmp_path):
+    result = recommend_cli(trained, tmp_path, "--profile", "ann", "--format", "json",
+                           "--genre", "Comedie")
+    assert result.returncode == 2 and not result.stdout
+    assert "--genre 'Comedie' is not a genre of this catalogue; use one of: Action," in result.stderr
+    assert "Comedy" in result.stderr and "Sci-Fi" in result.stderr
+
+
+def test_interactive_lists_follow_genre_and_year(trained, tmp_path):
+    result = recommend_cli(trained, tmp_path, "--profile", "sam", "--genre", "comedy",
+                           "--min-year", "2000", "--top", "3", stdin="4\nd\n4\nd\n")
+    assert result.returncode == 0, result.stderr
+    phase2, top = result.stdout.split("Phase 2")[1].split("Your top 3")
+    asked = re.search(r"predicted [0-9.]+★  (.+?)  \[(.+?)\]", phase2)
+    assert "Comedy" in asked.group(2).split("|")
+    listed = re.findall(r"^ +\d\. [0-9.]+★  (.+) \((\d{4})\)  \[(.+)\]$", top, flags=re.M)
+    assert len(listed) == 3
+    assert all(int(year) >= 2000 and "Comedy" in genres.split("|") for _, year, genres in listed)
+
+
+def test_a_ready_profile_goes_straight_to_recommendations(trained, tmp_path):
+    ratings = "\n".join(f"1,{movie},4.0,1000" for movie in (1, 2, 3, 6, 10, 32, 47, 50, 110, 150,
+                                                             260, 296, 318, 356, 480, 527, 589,
+                                                             593, 1196, 2571))
+    (tmp_path / "mine.csv").write_text("userId,movieId,rating,timestamp\n" + ratings + "\n")
+    added = recommend_cli(trained, tmp_path, "--profile", "kim", "--import", tmp_path / "mine.csv",
+                          "--format", "json")
+    assert added.returncode == 0, added.stderr
+    result = recommend_cli(trained, tmp_path, "--profile", "kim", stdin="d\n")
+    assert result.returncode == 0, result.stderr
+    assert "Profile 'kim' has 20 ratings: straight to recommendations" in result.stdout
+    assert "Phase 1" not in result.stdout and "Phase 2" in result.stdout
+    again = recommend_cli(trained, tmp_path, "--profile", "kim", "--onboard", stdin="s\nd\nd\n")
+    assert "Phase 1" in again.stdout
+    first_asked = re.search(r"\[1/\d+\] (.+?)  \[", again.stdout).group(1)
+    skipped = json.loads((tmp_path / "profiles" / "kim.json").read_text())["skipped"]
+    assert len(skipped) == 1  # the skip is remembered...
+    third = recommend_cli(trained, tmp_path, "--profile", "kim", "--onboard", stdin="d\nd\n")
+    assert f"] {first_asked}  [" not in third.stdout  # ...and not asked again
 
 
 def test_corrupt_profile_is_reported_and_left_untouched(trained, tmp_path):
@@ -126,8 +174,15 @@ def test_titles_match_forgivingly_with_suggestions(recommender):
     catalog = recommender.catalog
     assert parse_rate("Heat (1995)=4.5", catalog) == (6, 4.5)
     assert parse_rate("the matrix=5", catalog) == (2571, 5.0)
-    with pytest.raises(UserInputError, match=r"did you mean: .*Matrix, The"):
-        parse_rate("The Matrx (1999)=4", catalog)
+    with pytest.raises(UserInputError, match=r"did you mean: Matrix, The \(1999\)"):
+        parse_rate("Matrx=4", catalog)  # no clear winner among the Matrix films
+    assert parse_rate("The Matrx (1999)=4", catalog) == (2571, 4.0)  # a typo, the year decides
+    assert parse_rate("Termnator 2=5", catalog)[0] == 589  # Terminator 2: Judgment Day
+    assert parse_rate("terminator ii=5", catalog)[0] == 589  # a unique start, Roman numerals
+    assert parse_rate("Forest Gump=4", catalog)[0] == 356
+    # accents and alternative titles: "Léon: The Professional (a.k.a. The Professional) (Léon)"
+    for title in ("Léon: The Professional (1994)", "leon the professional", "Léon (1994)"):
+        assert parse_rate(f"{title}=5", catalog)[0] == 293
     with pytest.raises(UserInputError, match="ambiguous"):
         parse_rate("Hamlet=4", catalog)
     with pytest.raises(UserInputError, match="rating 6 is not allowed"):
@@ -139,9 +194,10 @@ def test_import_movielens_and_letterboxd_files(recommender, tmp_path):
     ratings, skipped = read_import(tmp_path / "ml.csv", recommender.catalog)
     assert ratings == [(6, 4.5)] and "line 3: movieId 999999 is not in the catalogue" in skipped[0]
     (tmp_path / "lb.csv").write_text("Date,Name,Year,Letterboxd URI,Rating\n"
-                                     "2024-01-01,Heat,1995,x,4.5\n2024-01-02,Nonexistent Film,2001,y,3\n")
+                                     "2024-01-01,Heat,1995,x,4.5\n2024-01-02,Nonexistent Film,2001,y,3\n"
+                                     "2024-01-03,Léon: The Professional,1994,z,5\n")
     ratings, skipped = read_import(tmp_path / "lb.csv", recommender.catalog)
-    assert ratings == [(6, 4.5)] and len(skipped) == 1
+    assert ratings == [(6, 4.5), (293, 5.0)] and len(skipped) == 1
 
 
 def test_interactive_session_end_to_end(trained, tmp_path):
@@ -175,7 +231,8 @@ def test_batch_rates_and_writes_csv(trained, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "saved 2 ratings" in result.stderr and "MLflow run" in result.stderr
     lines = out.read_text().splitlines()
-    assert lines[0] == "rank,movieId,title,year,genres,predicted_rating,tmdb_url,imdb_url,overview"
+    assert lines[0] == ("rank,movieId,title,year,genres,predicted_rating,tmdb_url,imdb_url,because,"
+                        "overview")
     assert len(lines) == 6
 
 
@@ -206,28 +263,32 @@ def test_unknown_title_changes_nothing(trained, tmp_path):
     assert not (tmp_path / "profiles" / "ann.json").exists()
 
 
-@pytest.mark.parametrize("untracked", ["model.joblib", "similar_movies.npz"])
+@pytest.mark.parametrize("untracked", ["model.joblib", "rank_model.npz"])
 def test_an_output_dvc_lock_does_not_record_is_refused(trained, tmp_path, untracked):
-    tracked = {"model.joblib", "similar_movies.npz"} - {untracked}
+    tracked = {"model.joblib", "rank_model.npz"} - {untracked}
     lock = lock_of(*(trained / name for name in tracked))
     lock["stages"]["other"] = lock_of(trained / untracked, md5="0" * 32)["stages"]["out"]
     (tmp_path / "other.lock").write_text(yaml.safe_dump(lock))
     args = ["--profile", "ann", "--format", "json", "--lock", tmp_path / "other.lock"]
     result = recommend_cli(trained, tmp_path, *args)
     assert result.returncode == 2
-    kind = "model" if untracked == "model.joblib" else "similar-movies file"
+    kind = "model" if untracked == "model.joblib" else "ranking model"
     assert f"is not the {kind}" in result.stderr and "run `dvc repro` (or `dvc pull`)" in result.stderr
     allowed = recommend_cli(trained, tmp_path, *args, "--allow-untracked")
     assert allowed.returncode == 0, allowed.stderr
     assert len(json.loads(allowed.stdout)) == 10
 
 
-def test_similar_movies_of_other_movies_are_refused(trained, tmp_path):
-    similar = SimilarMovies.load(trained / "similar_movies.npz")
-    other = SimilarMovies(similar.movie_ids[1:], similar.matrix[1:, 1:])
+def test_a_ranking_model_of_other_movies_is_refused(trained, tmp_path):
+    rank_model = RankModel.load(trained / "rank_model.npz")
+    items = rank_model.items
+    other = RankModel(rank_model.movie_ids[1:], rank_model.similar[1:, 1:],
+                      type(items)(items.movies[1:] - 1, items.rated[1:, 1:], items.liked[1:, 1:],
+                                  items.liked_plain[1:, 1:], items.liked_scale[1:],
+                                  items.n_movies - 1))
     other.save(tmp_path / "other.npz")
     result = recommend_cli(trained, tmp_path, "--profile", "ann", "--format", "json",
-                           "--similar", tmp_path / "other.npz", "--allow-untracked")
+                           "--rank-model", tmp_path / "other.npz", "--allow-untracked")
     assert result.returncode == 2
     assert "other.npz holds" in result.stderr and "different runs" in result.stderr
 
@@ -254,7 +315,7 @@ def test_ctrl_c_keeps_every_answer(trained, tmp_path):
 
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "stages" / "recommend.py"), "--profile", "gus", "--model",
-         str(trained / "model.joblib"), "--similar", str(trained / "similar_movies.npz"),
+         str(trained / "model.joblib"), "--rank-model", str(trained / "rank_model.npz"),
          "--lock", str(trained / "dvc.lock"), "--data-dir",
          str(BUNDLED), "--profiles-dir", str(tmp_path / "profiles"), "--params",
          str(trained / "params.yaml")],
@@ -274,3 +335,38 @@ def test_ctrl_c_keeps_every_answer(trained, tmp_path):
     assert process.returncode == 130
     assert "every answer so far is saved" in out
     assert sorted(entry["rating"] for entry in json.loads(saved.read_text())["ratings"]) == [3.0, 4.5]
+
+
+def test_a_profile_of_one_movie_gets_lists_explained_by_that_movie(recommender):
+    profile = Profile("one")
+    profile.rate(6, 4.5, "cli")  # Heat (1995)
+    top = recommender.recommend(profile, 10)
+    assert len(top) == 10
+    assert (top["because"] == "because you rated Heat (1995) 4.5").all()
+    assert (recommender.recommend(Profile("none"), 3)["because"] == "popular with MovieLens users"
+            ).all()
+
+
+@pytest.mark.parametrize(("liked", "disliked"), [(5.0, 1.0), (4.0, 2.0)])  # also i vs n
+def test_a_low_rating_pushes_the_movies_similar_to_it_down(recommender, liked, disliked):
+    def ranked(rating):
+        profile = Profile("p")
+        for movie, value in ((1196, rating), (318, 4.0)):  # Star Wars V; Shawshank
+            profile.rate(movie, value, "cli")
+        return recommender.recommend(profile, 200)["movieId"].tolist()
+
+    fan, critic = ranked(liked), ranked(disliked)
+    for movie in (260, 1210):  # Star Wars IV and VI
+        assert movie in fan[:10]
+        assert movie not in critic or critic.index(movie) > fan.index(movie)
+
+
+def test_onboarding_spreads_over_decades_and_genres(recommender):
+    settings = read_params(ROOT / "params.yaml").recommend
+    asked = recommender.catalog.movies.loc[onboarding_movies(recommender, settings)]
+    first = asked.head(settings.onboarding_genres * settings.per_genre)
+    decades = (first["year"] // 10 * 10).value_counts()
+    assert len(decades) >= 3 and decades.max() <= len(first) / 2, decades.to_dict()
+    counts = recommender.model.items_.movie_count[recommender.model.movie_index(
+        asked.index.to_numpy())]
+    assert (counts >= 20).all()  # still movies most people know

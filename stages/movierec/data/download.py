@@ -24,7 +24,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from movierec.data.movielens import FILES
+from movierec.data.movielens import (
+    FILES,
+    LINKS_COLUMNS,
+    OPTIONAL_FILES,
+    REQUIRED_FILES,
+    TAGS_COLUMNS,
+)
 from movierec.errors import UserInputError
 from movierec.io import file_digest
 
@@ -64,13 +70,33 @@ def check_sha256sums(directory: Path) -> None:
                                  f"(line {number}); restore the file (git checkout -- {path})")
 
 
-def copy_bundled(source: Path, out: Path) -> None:
-    """Check ``source``'s checksums and copy its files to ``out`` (atomically, as a directory)."""
+OPTIONAL_HEADERS = {"tags.csv": TAGS_COLUMNS, "links.csv": LINKS_COLUMNS}
+OPTIONAL_MEANING = {"tags.csv": "no tag tokens", "links.csv": "no IMDb/TMDB links"}
+
+
+def complete_optional(directory: Path) -> str:
+    """Write the header of each optional file ``directory`` lacks (so every later stage reads
+    the same four files); what is absent, for the stage's message ("" if nothing)."""
+    absent = []
+    for name in OPTIONAL_FILES:
+        path = directory / name
+        if not path.is_file():
+            path.write_text(",".join(OPTIONAL_HEADERS[name]) + "\n", encoding="utf-8")
+            absent.append(f"no {name} ({OPTIONAL_MEANING[name]})")
+        elif len(path.read_bytes()[:4096].strip().splitlines()) <= 1:
+            absent.append(f"{name} has no rows ({OPTIONAL_MEANING[name]})")
+    return "; ".join(absent)
+
+
+def copy_bundled(source: Path, out: Path) -> str:
+    """Check ``source``'s checksums and copy its files to ``out`` (atomically, as a directory);
+    what optional files are absent (:func:`complete_optional`)."""
     check_sha256sums(source)
     with _staging(out) as staging:
         for path in sorted(source.iterdir()):
             if path.is_file():
                 shutil.copyfile(path, staging / path.name)
+        return complete_optional(staging)
 
 
 def _get(url: str, offset: int = 0) -> http.client.HTTPResponse:
@@ -118,11 +144,12 @@ def download(url: str, partial: Path) -> None:
                              f"bytes; run again to resume it")
 
 
-def extract(archive: Path, out: Path) -> None:
-    """Unpack the MovieLens CSVs (and README) of ``archive`` into ``out``, atomically."""
+def extract(archive: Path, out: Path) -> str:
+    """Unpack the MovieLens CSVs (and README) of ``archive`` into ``out``, atomically; what
+    optional files are absent (:func:`complete_optional`)."""
     with zipfile.ZipFile(archive) as bundle, _staging(out) as staging:
         members = {Path(name).name: name for name in bundle.namelist() if not name.endswith("/")}
-        missing = [name for name in FILES if name not in members]
+        missing = [name for name in REQUIRED_FILES if name not in members]
         if missing:
             raise UserInputError(f"{archive}: no {', '.join(missing)} inside; is data.variant a "
                                  f"MovieLens data set?")
@@ -130,10 +157,12 @@ def extract(archive: Path, out: Path) -> None:
             if name in members:
                 with bundle.open(members[name]) as source, open(staging / name, "wb") as target:
                     shutil.copyfileobj(source, target, BLOCK)
+        return complete_optional(staging)
 
 
-def fetch_variant(variant: str, url: str, partial_dir: Path, out: Path) -> None:
-    """Download, verify and extract ``<url>/<variant>.zip`` into ``out``."""
+def fetch_variant(variant: str, url: str, partial_dir: Path, out: Path) -> str:
+    """Download, verify and extract ``<url>/<variant>.zip`` into ``out``; what optional files
+    are absent."""
     archive_url = f"{url.rstrip('/')}/{variant}.zip"
     expected = published_md5(archive_url + ".md5")
     partial = partial_dir / f"{variant}.zip.part"
@@ -143,14 +172,18 @@ def fetch_variant(variant: str, url: str, partial_dir: Path, out: Path) -> None:
         partial.unlink()
         raise UserInputError(f"{archive_url}: MD5 {actual} differs from the published {expected}; "
                              f"the corrupt download was deleted, run again to fetch it anew")
-    extract(partial, out)
+    absent = extract(partial, out)
     partial.unlink()
+    return absent
 
 
 def put_variant(variant: str, url: str, bundled: Path, partial_dir: Path, out: Path) -> str:
-    """Copy the bundled ``variant`` or download it into ``out``; a line saying which was done."""
+    """Copy the bundled ``variant`` or download it into ``out``; a line saying which was done
+    (and which optional files it lacks)."""
     if (bundled / variant).is_dir():
-        copy_bundled(bundled / variant, out)
-        return f"{out}: {variant} copied from {bundled / variant}, checksums verified"
-    fetch_variant(variant, url, partial_dir, out)
-    return f"{out}: {variant} downloaded from {url}, MD5 verified"
+        absent = copy_bundled(bundled / variant, out)
+        done = f"{out}: {variant} copied from {bundled / variant}, checksums verified"
+    else:
+        absent = fetch_variant(variant, url, partial_dir, out)
+        done = f"{out}: {variant} downloaded from {url}, MD5 verified"
+    return f"{done}; {absent}" if absent else done

@@ -1,8 +1,10 @@
 """The one loader of MovieLens CSV directories: explicit dtypes, one column schema, clear errors.
 
-A MovieLens directory (ml-latest-small, ml-latest, ml-25m, ml-32m) holds ``movies.csv``,
-``ratings.csv``, ``tags.csv`` and ``links.csv``. Every problem a user can cause in these files stops
-with a :class:`common.UserInputError` naming the file, the line and the value.
+A MovieLens directory (ml-latest-small, ml-latest, ml-25m, ml-32m) holds ``movies.csv`` and
+``ratings.csv``, and usually ``tags.csv`` and ``links.csv``: those two are optional metadata (a
+missing or header-only one reads as no rows; the download stage writes its header). Every problem
+a user can cause in these files stops with a :class:`UserInputError` naming the file, the line
+and the value.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import pyarrow.csv as pacsv
 
 from movierec.errors import UserInputError
 
-FILES = ("movies.csv", "ratings.csv", "tags.csv", "links.csv")
+REQUIRED_FILES = ("movies.csv", "ratings.csv")
+OPTIONAL_FILES = ("tags.csv", "links.csv")  # metadata: absent means no tag tokens, no links
+FILES = REQUIRED_FILES + OPTIONAL_FILES
 RATING_MIN, RATING_MAX = 0.5, 5.0
 NO_GENRES = "(no genres listed)"
 
@@ -50,11 +54,15 @@ def _line(index: int) -> int:
     return int(index) + 2
 
 
-def _read_csv(path: Path, columns: dict[str, str]) -> pd.DataFrame:
-    """Read the ``columns`` of one CSV file with the dtypes their kinds imply."""
+def _read_csv(path: Path, columns: dict[str, str], optional: bool = False) -> pd.DataFrame:
+    """Read the ``columns`` of one CSV file with the dtypes their kinds imply; an ``optional``
+    file may be missing or hold only its header (no rows, then)."""
+    if optional and (not path.is_file() or _header_only(path)):
+        return pd.DataFrame({name: pd.Series(dtype="float64" if kind != "str" else "string")
+                             for name, kind in columns.items()})
     if not path.is_file():
         raise UserInputError(
-            f"{path}: file not found; a MovieLens directory needs {', '.join(FILES)}"
+            f"{path}: file not found; a MovieLens directory needs {', '.join(REQUIRED_FILES)}"
         )
     if path.stat().st_size == 0:
         raise UserInputError(f"{path}: file is empty; expected a header: {','.join(columns)}")
@@ -101,6 +109,13 @@ def _read_csv(path: Path, columns: dict[str, str]) -> pd.DataFrame:
         if kind in {"id", "int", "optional_int"}:
             _check_integral(path, frame, name)
     return frame
+
+
+def _header_only(path: Path) -> bool:
+    """Whether the file holds at most one non-blank line."""
+    with open(path, "rb") as handle:
+        handle.readline()
+        return not handle.read().strip()
 
 
 def _read_with_arrow(path: Path, columns: dict[str, str], numeric: set[str]) -> pd.DataFrame | None:
@@ -214,10 +229,12 @@ def load_movies(data_dir: str | Path) -> pd.DataFrame:
 
 
 def load_tags(data_dir: str | Path) -> pd.DataFrame:
-    """Tags (``movieId``, lower-cased ``tag``); rows with empty tag text are dropped."""
+    """Tags (``userId``, ``movieId``, lower-cased ``tag``); rows with empty tag text are dropped;
+    none if ``tags.csv`` is missing or holds only its header."""
     path = Path(data_dir) / "tags.csv"
-    frame = _read_csv(path, TAGS_COLUMNS)
+    frame = _read_csv(path, TAGS_COLUMNS, optional=True)
     tags = pd.DataFrame({
+        "userId": frame["userId"].astype("int32"),
         "movieId": frame["movieId"].astype("int32"),
         "tag": frame["tag"].fillna("").str.strip().str.lower().astype("string"),
     })
@@ -225,9 +242,10 @@ def load_tags(data_dir: str | Path) -> pd.DataFrame:
 
 
 def load_links(data_dir: str | Path) -> pd.DataFrame:
-    """Links to IMDb and TMDB (``tmdbId`` may be missing)."""
+    """Links to IMDb and TMDB (``tmdbId`` may be missing); none if ``links.csv`` is missing or
+    holds only its header."""
     path = Path(data_dir) / "links.csv"
-    frame = _read_csv(path, LINKS_COLUMNS)
+    frame = _read_csv(path, LINKS_COLUMNS, optional=True)
     return pd.DataFrame({
         "movieId": frame["movieId"].astype("int32"),
         "imdbId": frame["imdbId"].fillna("").astype("string"),

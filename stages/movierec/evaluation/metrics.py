@@ -36,15 +36,21 @@ def ndcg_at_k(recommended: np.ndarray, relevant: set[int], k: int) -> float:
 
 
 def ranking_metrics(recommended: np.ndarray, relevant: list[set[int]], k: int) -> dict[str, float]:
-    """Mean ``precision@k``, ``recall@k`` and ``ndcg@k`` over the rows that have relevant items.
+    """Mean ``precision_at_k``, ``recall_at_k`` and ``ndcg_at_k`` over the rows that have relevant items.
 
     ``recommended[r]`` is row ``r``'s ranked list (-1 for empty places), ``relevant[r]`` its set.
     """
     rows = [r for r, items in enumerate(relevant) if items]
     if not rows:
-        return {f"precision@{k}": 0.0, f"recall@{k}": 0.0, f"ndcg@{k}": 0.0}
+        return {f"precision_at_{k}": 0.0, f"recall_at_{k}": 0.0, f"ndcg_at_{k}": 0.0}
     return {
-        f"precision@{k}": float(np.mean([precision_at_k(recommended[r], relevant[r], k) for r in rows])),
-        f"recall@{k}": float(np.mean([recall_at_k(recommended[r], relevant[r], k) for r in rows])),
-        f"ndcg@{k}": float(np.mean([ndcg_at_k(recommended[r], relevant[r], k) for r in rows])),
+        f"precision_at_{k}": float(np.mean([precision_at_k(recommended[r], relevant[r], k) for r in rows])),
+        f"recall_at_{k}": float(np.mean([recall_at_k(recommended[r], relevant[r], k) for r in rows])),
+        f"ndcg_at_{k}": float(np.mean([ndcg_at_k(recommended[r], relevant[r], k) for r in rows])),
     }
+
+
+def coverage(recommended: np.ndarray, n_candidates: int) -> float:
+    """Catalogue coverage: the share of the ``n_candidates`` listable movies that appear in at
+    least one list (-1: an empty place)."""
+    return len(np.unique(recommended[recommended >= 0])) / max(n_candidates, 1)

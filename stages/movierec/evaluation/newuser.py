@@ -1,8 +1,8 @@
 """The new-user simulation: how well a small profile predicts a person the model never saw.
 
 ``newuser.users`` users (seeded, among those with ``newuser.min_ratings`` ratings) are held out:
-a model with the ``train`` params (and the co-rating similarity, ``similar``) is refitted on the
-training split without any of their ratings, so they are new to it, as a person who runs recommend
+the features' tag tokens, the rating model and the ranking model are refitted on the training
+split without any of their ratings or tags, so they are new to it, as a person who runs recommend
 is. For each, ``k`` of their ratings (``newuser.profile_sizes``; in random order, and
 earliest-first as a harder variant) are revealed as the profile and the rest are predicted,
 through the same code path recommend uses for a saved profile:
@@ -14,7 +14,7 @@ share of each user's ratings (``newuser.profile_shares``) are scored too.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,12 +24,12 @@ from movierec.data.movielens import RATING_MAX, RATING_MIN
 from movierec.errors import UserInputError
 from movierec.evaluation.metrics import ranking_metrics, rmse
 from movierec.evaluation.plots import new_figure, save_png
+from movierec.evaluation.refit import Fitted, refit
 from movierec.features.movie_features import MovieFeatures
 from movierec.model.baselines import BiasBaseline
 from movierec.model.estimator import RatingModel
 from movierec.params import NewuserParams, Params
 from movierec.ranking.lists import Ranker, liked_matrix, row_sets
-from movierec.ranking.similarity import fit_similar_movies
 
 ORDERS = ("random", "earliest")
 
@@ -76,19 +76,36 @@ def revealed(position: np.ndarray, row: np.ndarray, reveal: float) -> np.ndarray
     return position < limit
 
 
-def simulate(model: RatingModel, ranker: Ranker, baseline: BiasBaseline, newusers: pd.DataFrame,
-             order: str, reveal: float, rng: np.random.Generator) -> dict[str, float]:
-    """RMSE and top-N metrics of the model and the baselines for profiles of ``reveal`` ratings
-    (1 or more) or, below 1, of that share of each user's ratings (rounded down).
+@dataclass
+class Draw:
+    """The new users' profiles and the rest of their ratings (targets) for one order and size;
+    ``*_row`` is each rating's user, ``0 .. n_users-1``."""
 
-    ``ranker`` and ``baseline`` (fitted on the training split) are in the model's movie order.
-    """
+    profile: pd.DataFrame
+    target: pd.DataFrame
+    profile_row: np.ndarray
+    target_row: np.ndarray
+    n_users: int
+
+
+def draw(newusers: pd.DataFrame, order: str, reveal: float, rng: np.random.Generator) -> Draw:
+    """Profiles of ``reveal`` ratings (1 or more) of each user or, below 1, of that share of each
+    user's ratings (rounded down), revealed in ``order``."""
     ordered = reveal_order(newusers, order, rng)
     users = np.sort(ordered["userId"].unique())
     row = np.searchsorted(users, ordered["userId"].to_numpy())
     shown = revealed(ordered["position"].to_numpy(), row, reveal)
-    profile, target = ordered[shown], ordered[~shown]
-    profile_row, target_row = row[shown], row[~shown]
+    return Draw(ordered[shown], ordered[~shown], row[shown], row[~shown], len(users))
+
+
+def simulate(model: RatingModel, ranker: Ranker, baseline: BiasBaseline,
+             profiles: Draw) -> dict[str, float]:
+    """RMSE and top-N metrics of the model and the baselines for new users' ``profiles``.
+
+    ``ranker`` and ``baseline`` (fitted on the training split) are in the model's movie order.
+    """
+    profile, target, users = profiles.profile, profiles.target, np.arange(profiles.n_users)
+    profile_row, target_row = profiles.profile_row, profiles.target_row
     profile_ratings = profile["rating"].to_numpy()
     actual = target["rating"].to_numpy(dtype=float)
     profile_idx = model.movie_index(profile["movieId"].to_numpy())
@@ -116,33 +133,22 @@ def simulate(model: RatingModel, ranker: Ranker, baseline: BiasBaseline, newuser
                "bias_rmse": rmse(actual, baseline.predict(user_bias, target_row, target_idx))}
     for name, matrix in (("", scores), ("bias_", bias_scores)):
         lists = ranker.top_n(matrix, profile_row, profile_idx, profile_ratings, k)
-        results[f"{name}ndcg@{k}"] = ranking_metrics(lists, relevant, k)[f"ndcg@{k}"]
+        results[f"{name}ndcg_at_{k}"] = ranking_metrics(lists, relevant, k)[f"ndcg_at_{k}"]
     return results
 
 
-def run_simulation(params: Params, train: pd.DataFrame, test: pd.DataFrame,
-                   features: MovieFeatures) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
-    """Refit without the held-out users and simulate every order and profile size: the table by
-    profile size, the table by profile share, and the flat metrics."""
-    simulation = params.newuser
-    sizes = list(simulation.profile_sizes)
-    train, newusers = split_new_users(train, test, simulation)
-    train = train[["userId", "movieId", "rating"]]
-    print(f"refitting the model without {newusers['userId'].nunique()} held-out users "
-          f"({len(newusers)} ratings)", flush=True)
-    model = RatingModel(**asdict(params.train)).fit(train, features)
-    similar = fit_similar_movies(train, model.movie_ids_, params.similar).matrix
-    ranker = Ranker(similar, model.items_.movie_count, params.rank)
-    baseline = BiasBaseline(damping=params.evaluate.baseline_damping).fit(
-        model.movie_index(train["movieId"].to_numpy()), train["rating"].to_numpy(dtype=float),
-        len(model.movie_ids_))
-    del train
+def simulate_all(fitted: Fitted, newusers: pd.DataFrame, settings: NewuserParams,
+                 prefix: str) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
+    """:func:`simulate` for every order and profile size or share of ``settings``: the table by
+    profile size, the table by profile share, and the flat metrics (keys under ``prefix``)."""
+    sizes = list(settings.profile_sizes)
     rows, share_rows, metrics = [], [], {}
     for order in ORDERS:
-        rng = np.random.default_rng(simulation.seed)
-        prefix = "newuser." + ("" if order == "random" else "earliest.")
-        for reveal in sizes + list(simulation.profile_shares):
-            results = simulate(model, ranker, baseline, newusers, order, reveal, rng)
+        rng = np.random.default_rng(settings.seed)
+        order_prefix = prefix + ("" if order == "random" else "earliest.")
+        for reveal in sizes + list(settings.profile_shares):
+            results = simulate(fitted.model, fitted.ranker, fitted.baseline,
+                               draw(newusers, order, reveal, rng))
             results = {key: float(np.round(value, 6)) for key, value in results.items()}
             if reveal in sizes:
                 rows.append({"order": order, "profile_size": reveal} | results)
@@ -150,9 +156,23 @@ def run_simulation(params: Params, train: pd.DataFrame, test: pd.DataFrame,
             else:
                 share_rows.append({"order": order, "profile_share": reveal} | results)
                 name = f"share{100 * reveal:g}"
-            metrics |= {f"{prefix}{name}.{key}": value for key, value in results.items()}
-    metrics["newuser.users"] = int(newusers["userId"].nunique())
+            metrics |= {f"{order_prefix}{name}.{key}": value for key, value in results.items()}
+    metrics[f"{prefix}users"] = int(newusers["userId"].nunique())
     return pd.DataFrame(rows), pd.DataFrame(share_rows), metrics
+
+
+def run_simulation(params: Params, train: pd.DataFrame, test: pd.DataFrame,
+                   features: MovieFeatures, movies: pd.DataFrame, tags: pd.DataFrame
+                   ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
+    """Refit without the held-out users (their tags too) and simulate every order and profile
+    size: the table by profile size, the table by profile share, and the flat metrics."""
+    train, newusers = split_new_users(train, test, params.newuser)
+    train = train[["userId", "movieId", "rating"]]
+    print(f"refitting the model without {newusers['userId'].nunique()} held-out users "
+          f"({len(newusers)} ratings)", flush=True)
+    fitted = refit(params, train, features, movies, tags)
+    del train
+    return simulate_all(fitted, newusers, params.newuser, "newuser.")
 
 
 def plot_profile_sizes(table: pd.DataFrame, shares: pd.DataFrame, k: int, path: Path) -> None:
@@ -164,7 +184,7 @@ def plot_profile_sizes(table: pd.DataFrame, shares: pd.DataFrame, k: int, path: 
                               ("user_mean_rmse", "profile mean")):
             left.plot(group["profile_size"], group[metric], styles[order], marker="o",
                       label=f"{label} ({order})")
-        for metric, label in ((f"ndcg@{k}", "model"), (f"bias_ndcg@{k}", "bias fold-in")):
+        for metric, label in ((f"ndcg_at_{k}", "model"), (f"bias_ndcg_at_{k}", "bias fold-in")):
             right.plot(group["profile_size"], group[metric], styles[order], marker="o",
                        label=f"{label} ({order})")
     for row in shares.to_dict("records"):

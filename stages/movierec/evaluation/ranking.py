@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from movierec.evaluation.metrics import ranking_metrics
+from movierec.evaluation.metrics import coverage, ranking_metrics
 from movierec.evaluation.plots import new_figure, save_png
 from movierec.io import atomic_path
 from movierec.model.estimator import RatingModel
@@ -70,13 +70,15 @@ def top_lists(model: RatingModel, ranker: Ranker, train: pd.DataFrame,
     return {name: np.vstack(parts) for name, parts in lists.items()}
 
 
-def ranking_table(lists: dict[str, np.ndarray], relevant: list[set[int]],
-                  k: int) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Each method's metrics as a table, and flat: the model's unprefixed, baselines' prefixed."""
+def ranking_table(lists: dict[str, np.ndarray], relevant: list[set[int]], k: int,
+                  n_candidates: int) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Each method's metrics (and catalogue coverage of ``n_candidates`` listable movies) as a
+    table, and flat: the model's unprefixed, baselines' prefixed."""
     rows = []
     metrics: dict[str, float] = {}
     for name, recommended in lists.items():
         scores = ranking_metrics(recommended, relevant, k)
+        scores[f"coverage_at_{k}"] = coverage(recommended, n_candidates)
         rows.append({"method": name} | scores)
         prefix = "" if name == "model" else f"{name}_"
         metrics |= {f"{prefix}{key}": round(value, 6) for key, value in scores.items()}
@@ -90,7 +92,7 @@ def write_ranking_plots(table: pd.DataFrame, k: int, plots_dir: Path) -> None:
         table.to_csv(tmp, index=False, lineterminator="\n")
     figure, axes = new_figure()
     positions = np.arange(len(table))
-    for offset, metric in enumerate((f"precision@{k}", f"recall@{k}", f"ndcg@{k}")):
+    for offset, metric in enumerate((f"precision_at_{k}", f"recall_at_{k}", f"ndcg_at_{k}")):
         axes.bar(positions + (offset - 1) * 0.27, table[metric], width=0.27, label=metric)
     axes.set_xticks(positions, table["method"])
     axes.set(ylabel="mean over test users", title=f"Top-{k} lists on the test split")

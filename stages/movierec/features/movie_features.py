@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from movierec.data.ids import IdLookup
 from movierec.features.tokens import movie_tokens, tfidf
 from movierec.io import atomic_path, save_sparse, write_text
+from movierec.params import FeaturesParams
 
 MATRIX_FILE, MOVIES_FILE, NAMES_FILE = "content.npz", "movies.parquet", "feature_names.json"
 NUMERIC = ["year", "year_missing"]
@@ -24,9 +24,8 @@ class MovieFeatures:
 
     ``content`` holds the TF-IDF columns, named by ``names`` (``genre:...`` or ``tag:...``);
     ``movies`` holds movieId, title, genres ("|"-joined), the numeric features ``NUMERIC``
-    (release year, the median where the title has none, and a missing-year indicator), the
-    training-split popularity (``train_count``, ``train_mean``) and, if the features stage used
-    the TMDB cache, the ``tmdb_*`` numeric features.
+    (release year, the median where the title has none, and a missing-year indicator) and, if
+    the features stage used the TMDB cache, the ``tmdb_*`` numeric features.
     """
 
     movies: pd.DataFrame
@@ -60,32 +59,51 @@ class MovieFeatures:
         )
 
 
+def training_tags(tags: pd.DataFrame, ratings: pd.DataFrame) -> pd.DataFrame:
+    """The tags whose (user, movie) is among ``ratings``: a tag is evidence of its user's rating,
+    so a tag on a movie whose rating is held out (or never given) must not feed a feature."""
+    def keys(frame: pd.DataFrame) -> np.ndarray:
+        return (frame["userId"].to_numpy(dtype=np.int64) << 32) + frame["movieId"].to_numpy(
+            dtype=np.int64)
+
+    rated = keys(ratings)
+    if len(rated) > 1 and (np.diff(rated) < 0).any():  # training splits come sorted already
+        rated = np.sort(rated)
+    wanted = keys(tags)
+    place = np.minimum(np.searchsorted(rated, wanted), max(len(rated) - 1, 0))
+    found = rated[place] == wanted if len(rated) else np.zeros(len(wanted), dtype=bool)
+    return tags[found].reset_index(drop=True)
+
+
 def build_movie_features(movies: pd.DataFrame, tags: pd.DataFrame, train: pd.DataFrame,
                          max_features: int, min_df: int,
                          tmdb: pd.DataFrame | None = None) -> MovieFeatures:
-    """Features of every movie in ``movies``; rating statistics come from ``train`` only.
+    """Features of every movie in ``movies``, with tag tokens from the tags of ``train``'s
+    (user, movie) pairs only (:func:`training_tags`).
 
     ``tmdb`` (the ``tmdb.TMDB_NUMERIC`` columns, row-aligned with ``movies``) joins the numeric
     features when given.
     """
-    matrix, names = tfidf(*movie_tokens(movies, tags), len(movies), max_features, min_df)
+    matrix, names = tfidf(*movie_tokens(movies, training_tags(tags, train)), len(movies),
+                          max_features, min_df)
     missing_year = movies["year"].isna()
     median_year = movies["year"].median() if not missing_year.all() else 0.0
-    # per-movie sums (linear); ratings of movies not in ``movies`` are ignored
-    position = IdLookup(movies["movieId"].to_numpy()).positions(train["movieId"].to_numpy())
-    known = position >= 0
-    count = np.bincount(position[known], minlength=len(movies))
-    total = np.bincount(position[known], train["rating"].to_numpy(dtype=float)[known],
-                        minlength=len(movies))
     table = pd.DataFrame({
         "movieId": movies["movieId"].to_numpy(),
         "title": movies["title"].to_numpy(),
         "genres": movies["genres"].map("|".join).to_numpy(),
         "year": movies["year"].fillna(median_year).to_numpy(),
         "year_missing": missing_year.to_numpy(dtype="float64"),
-        "train_count": count.astype("int64"),
-        "train_mean": np.divide(total, count, out=np.full(len(count), np.nan), where=count > 0),
     })
     if tmdb is not None:
         table = pd.concat([table, tmdb.reset_index(drop=True)], axis=1)
     return MovieFeatures(movies=table, content=matrix, names=names)
+
+
+def refit_movie_features(features: MovieFeatures, movies: pd.DataFrame, tags: pd.DataFrame,
+                         train: pd.DataFrame, params: FeaturesParams) -> MovieFeatures:
+    """``features`` (the features stage's) rebuilt for another training set: its tag tokens from
+    ``train``'s tags only; the TMDB columns, which no rating feeds, are kept."""
+    tmdb = [name for name in features.movies.columns if name.startswith("tmdb_")]
+    return build_movie_features(movies, tags, train, params.max_features, params.min_df,
+                                features.movies[tmdb] if tmdb else None)

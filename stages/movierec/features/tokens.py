@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import sparse
 
+from movierec import numerics
 from movierec.errors import UserInputError
 
 STOP_WORDS_FILE = Path(__file__).with_name("stop_words.txt")
@@ -49,8 +50,8 @@ def tfidf(rows: np.ndarray, tokens: pa.Array, n_movies: int, max_features: int,
           min_df: int) -> tuple[sparse.csr_matrix, list[str]]:
     """TF-IDF of token occurrences as scikit-learn's ``TfidfVectorizer`` computes it.
 
-    Tokens in at least ``min_df`` movies, the ``max_features`` most frequent of them, in
-    alphabetical order; smoothed idf, rows scaled to unit length.
+    Tokens in at least ``min_df`` movies, the ``max_features`` most frequent of them (equal
+    counts: alphabetical first), in alphabetical order; smoothed idf, rows scaled to unit length.
     """
     vocabulary = pc.unique(tokens)
     vocabulary = vocabulary.take(pc.sort_indices(vocabulary))
@@ -67,8 +68,10 @@ def tfidf(rows: np.ndarray, tokens: pa.Array, n_movies: int, max_features: int,
             f"movies a token must appear in)")
     if len(kept) > max_features:
         frequency = np.asarray(counts.sum(axis=0)).ravel()
-        kept = np.sort(kept[(-frequency[kept]).argsort()[:max_features]])
-    idf = np.log((1 + n_movies) / (1 + document_frequency[kept])) + 1  # smoothed idf
+        # ties by alphabetical order, with a stable sort: numpy's default sort picks a SIMD
+        # kernel by CPU, and its order of equal counts would differ between machines
+        kept = np.sort(kept[np.argsort(-frequency[kept], kind="stable")[:max_features]])
+    idf = numerics.log((1 + n_movies) / (1 + document_frequency[kept])) + 1  # smoothed idf
     weighted = sparse.csr_matrix(counts[:, kept] @ sparse.diags(idf))
     lengths = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
     scale = np.divide(1.0, lengths, out=np.zeros_like(lengths), where=lengths > 0)

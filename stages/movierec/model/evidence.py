@@ -22,6 +22,7 @@ user's, the user evidence of a random share of training users is cut to a small 
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ import numpy as np
 from scipy import sparse
 from tqdm import tqdm
 
+from movierec import numerics
 from movierec.sparse import by_user, row_dot, strongest_per_row
 
 PROGRESS_ROWS = 2_000_000  # fits on more training ratings than this show progress
@@ -226,9 +228,9 @@ def evidence_columns(items: ItemEvidence, users: UserEvidence, user_idx: np.ndar
     """The ``config.feature_names`` columns for (user, movie) rows of known users and movies,
     one at a time."""
     yield items.movie_bias.take(movie_idx)
-    yield np.log1p(items.movie_count).take(movie_idx)
+    yield numerics.log1p(items.movie_count).take(movie_idx)
     yield users.bias.take(user_idx)
-    yield np.log1p(users.count).take(user_idx)
+    yield numerics.log1p(users.count).take(user_idx)
     if config.genre_affinity:
         yield row_dot(users.genre_affinity, genres, user_idx, movie_idx)
     if config.tag_affinity:
@@ -237,8 +239,9 @@ def evidence_columns(items: ItemEvidence, users: UserEvidence, user_idx: np.ndar
         score, support = neighbor_scores(items, users, user_idx, movie_idx,
                                          config.neighbor_damping)
         yield score
-        yield np.log1p(support)
-        yield score * np.log1p(support)
+        log_support = numerics.log1p_float32(support)
+        yield log_support
+        yield score * log_support
 
 
 def evidence_features(items: ItemEvidence, users: UserEvidence, user_idx: np.ndarray,
@@ -257,9 +260,9 @@ def evidence_matrices(items: ItemEvidence, users: UserEvidence, user_rows: np.nd
     Each is broadcastable to ``len(user_rows) x n_movies``; values equal :func:`evidence_features`.
     """
     yield items.movie_bias[None, :]
-    yield np.log1p(items.movie_count)[None, :]
+    yield numerics.log1p(items.movie_count)[None, :]
     yield users.bias[user_rows, None]
-    yield np.log1p(users.count[user_rows, None])
+    yield numerics.log1p(users.count[user_rows, None])
     if config.genre_affinity:
         yield np.asarray(genres @ users.genre_affinity[user_rows].T).T
     if config.tag_affinity:
@@ -271,7 +274,7 @@ def evidence_matrices(items: ItemEvidence, users: UserEvidence, user_rows: np.nd
         # (S @ R^T)^T, not R @ S^T: transposing the few user rows is cheap, the movie matrix not
         support = (abs(items.similarity) @ rated.T).T.toarray()
         score = (items.similarity @ residuals.T).T.toarray() / (support + config.neighbor_damping)
-        log_support = np.log1p(support)
+        log_support = numerics.log1p_float32(support)
         yield score
         yield log_support
         yield score * log_support
@@ -282,8 +285,8 @@ def small_profile_sizes(n_users: int, share: float, largest: int,
     """Simulated profile size of each user: for a random ``share`` of the users, log-uniform from
     ``SMALLEST_PROFILE`` to ``largest`` ratings; ``inf`` (all their evidence) for the others."""
     simulated = rng.random(n_users) < share
-    sizes = np.exp(rng.uniform(np.log(SMALLEST_PROFILE), np.log(max(largest, SMALLEST_PROFILE)),
-                               n_users))
+    sizes = numerics.exp(rng.uniform(math.log(SMALLEST_PROFILE),
+                                     math.log(max(largest, SMALLEST_PROFILE)), n_users))
     return np.where(simulated, np.round(sizes), np.inf)
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg, sparse
+from threadpoolctl import threadpool_limits
 
 
 @dataclass
@@ -67,8 +68,10 @@ def ridge_by_movie(content: sparse.csr_matrix | None, movie_idx: np.ndarray, den
         scale[scale == 0] = 1.0
         gram /= np.outer(scale, scale)
         xty /= scale
-    coef = linalg.solve(gram + alpha * np.eye(len(gram)), xty, assume_a="pos")
     fitted_means = np.where(np.arange(len(means)) < n_content, means, 0.0) if standardize else means
-    return LinearFit(coef_=coef, intercept_=y_mean - float(fitted_means @ coef),
+    with threadpool_limits(limits=1):  # LAPACK's and BLAS's blocking follow the thread count
+        coef = linalg.solve(gram + alpha * np.eye(len(gram)), xty, assume_a="pos")
+        intercept = y_mean - float(fitted_means @ coef)
+    return LinearFit(coef_=coef, intercept_=intercept,
                      dense_mean_=means[n_content:] if standardize else None,
                      dense_scale_=scale[n_content:] if standardize else None)

@@ -8,7 +8,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from movierec import numerics
+from movierec.model.estimator import RatingModel
 from movierec.params import RankParams
+from movierec.ranking.item_model import LIKED_CENTER, ItemModel
+from movierec.ranking.model import RankModel
 
 
 def liked_matrix(rows: np.ndarray, movie_idx: np.ndarray, ratings: np.ndarray, n_rows: int,
@@ -31,23 +35,6 @@ def co_rating_scores(co_rated: sparse.csr_matrix, liked: sparse.csr_matrix) -> n
     n_liked = np.asarray(liked.sum(axis=1)).ravel()
     totals = (co_rated @ liked.T).T.toarray()  # transposing the few rows of liked is cheap
     return totals / np.maximum(n_liked, 1)[:, None]
-
-
-def ranking_scores(predicted: np.ndarray, rating_counts: np.ndarray, co_rating: np.ndarray,
-                   rank: RankParams) -> np.ndarray:
-    """Rank score of each movie (last axis), from the ``rank`` params.
-
-    predicted rating (unclipped) + ``popularity_weight`` * log(1 + training ratings)
-    + ``co_rating_weight`` * mean co-rating similarity to the movies the person liked.
-    Ranking by predicted rating alone favours obscure movies whose few ratings happen to be high;
-    the popularity term and the ``min_ratings`` floor (movies with fewer training ratings score
-    ``-inf``) trade that against how much evidence backs a movie, and the co-rating term brings
-    movies that people who liked the same movies also watched.
-    """
-    scores = predicted + rank.popularity_weight * np.log1p(rating_counts)
-    scores += rank.co_rating_weight * co_rating
-    scores[..., rating_counts < rank.min_ratings] = -np.inf
-    return scores
 
 
 def top_n(scores: np.ndarray, n: int) -> np.ndarray:
@@ -84,25 +71,217 @@ def mask_and_select(scores: np.ndarray, rows: np.ndarray, movie_idx: np.ndarray,
     return top_n(scores, n)
 
 
+@dataclass
+class RankComponents:
+    """The unweighted terms of the rank score (:class:`Ranker`) of each covered movie (columns)
+    for each profile (rows) of ``size`` ratings; ``popularity`` is one row for all. ``taste`` is
+    each profile's genre distribution: the mean genre vector of its liked movies; ``spread`` the
+    standard deviation of its ratings."""
+
+    size: np.ndarray
+    spread: np.ndarray
+    rated: np.ndarray
+    disliked: np.ndarray
+    liked: np.ndarray
+    liked_plain: np.ndarray
+    predicted: np.ndarray
+    popularity: np.ndarray
+    co_rating: np.ndarray
+    taste: np.ndarray
+
+
+def calibrate(pool: np.ndarray, value: np.ndarray, genres: sparse.csr_matrix, taste: np.ndarray,
+              weight: np.ndarray, n: int, smoothing: float = 0.01) -> np.ndarray:
+    """Choose ``n`` of each row's ``pool`` (-1: no movie) greedily, each time the movie that
+    maximises ``(1 - weight) * value - weight * KL(taste || genres of the list so far)``
+    (Steck 2018, calibrated recommendations): a list's genre mix follows the profile's taste.
+    ``genres`` is movies x genres with rows summing to 1; the list's mix is smoothed toward the
+    taste by ``smoothing`` so the divergence stays finite."""
+    n_rows, width = pool.shape
+    mix = genres[np.maximum(pool, 0).ravel()].toarray().reshape(n_rows, width, -1)
+    present = taste > 0
+    log_taste = np.log(np.where(present, taste, 1.0))
+    chosen = np.full((n_rows, min(n, width)), -1)
+    total = np.zeros((n_rows, mix.shape[2]))
+    available = pool >= 0
+    for place in range(chosen.shape[1]):
+        share = (1 - smoothing) * (total[:, None, :] + mix) / (place + 1) + smoothing * taste[:, None, :]
+        divergence = np.sum(np.where(present[:, None, :],
+                                     taste[:, None, :] * (log_taste[:, None, :] - np.log(
+                                         np.where(present[:, None, :], share, 1.0))), 0.0), axis=2)
+        objective = np.where(available, (1 - weight) * value - weight * divergence, -np.inf)
+        pick = np.argmax(objective, axis=1)  # ties: the earlier place
+        found = np.isfinite(objective[np.arange(n_rows), pick])
+        chosen[found, place] = pool[found, pick[found]]
+        total[found] += mix[found, pick[found]]
+        available[np.arange(n_rows), pick] = False
+    return chosen
+
+
 @dataclass(frozen=True)
 class Ranker:
     """The one way to turn predicted ratings and profiles into top-N lists.
 
-    ``similar`` is the co-rating similarity and ``rating_counts`` the training ratings of each
-    movie, both in the model's movie order; ``params`` the ``rank`` section.
+    A movie's rank score for a profile of ``n`` ratings adds, each with a weight that moves from
+    its first value (a profile of one rating) to its second (a large profile) as
+    ``g = n / (n + rank.large_profile)`` grows:
+
+    - the item model's score (:mod:`movierec.ranking.item_model`): ``rated`` with weight 1 (a
+      movie rated below 2.5 with ``rank.disliked_weight``) plus ``rank.liked_weight`` x
+      ``liked`` plus ``rank.liked_plain_weight`` x ``liked_plain``, divided by ``sqrt(n)``;
+    - ``rank.rating_weight`` x the rating model's predicted rating (unclipped);
+    - ``rank.popularity_weight`` x log(1 + the movie's training ratings): small profiles lean on
+      what many people rated, large ones are steered away from it;
+    - ``rank.co_rating_weight`` x the movie's mean co-rating similarity to the profile's liked
+      movies (:mod:`movierec.ranking.similarity`).
+
+    Only the movies the item model covers are listed. ``model`` (:class:`RankModel`),
+    ``rating_counts`` and ``genres`` (movies x genres, rows summing to 1) are in the rating
+    model's movie order.
     """
 
-    similar: sparse.csr_matrix
+    model: RankModel
     rating_counts: np.ndarray
+    genres: sparse.csr_matrix
     params: RankParams
+
+    @classmethod
+    def of(cls, model: RankModel, rating_model: RatingModel, params: RankParams) -> Ranker:
+        """The ranker of a ranking model and the rating model it was fitted beside: the rating
+        model's training counts and genres of its movies."""
+        return cls(model, rating_model.items_.movie_count, rating_model.genres_, params)
+
+    @property
+    def items(self) -> ItemModel:
+        return self.model.items
+
+    @property
+    def similar(self) -> sparse.csr_matrix:
+        return self.model.similar
+
+    def components(self, predicted: np.ndarray, rows: np.ndarray, movie_idx: np.ndarray,
+                   ratings: np.ndarray) -> RankComponents:
+        """The terms of the rank score of every covered movie for each row's profile, unweighted
+        (``predicted`` is rows x movies, unclipped)."""
+        n_rows = len(predicted)
+        size = np.bincount(rows, minlength=n_rows).astype(float)
+        rated_in, disliked_in, liked_in, plain_in = self.items.profile_matrices(
+            rows, movie_idx, ratings, n_rows)
+        scale = np.sqrt(np.maximum(size, 1))[:, None]
+        covered = self.items.movies
+        liked = liked_matrix(rows, movie_idx, ratings, n_rows, len(self.rating_counts),
+                             self.params.relevant_rating)
+        n_liked = np.asarray(liked.sum(axis=1))
+        ratings = np.asarray(ratings, dtype=float)
+        mean = np.bincount(rows, ratings, minlength=n_rows) / np.maximum(size, 1)
+        spread = np.sqrt(np.bincount(rows, (ratings - mean[rows]) ** 2, minlength=n_rows)
+                         / np.maximum(size, 1))
+        return RankComponents(
+            size=size, spread=spread,
+            rated=np.asarray(rated_in @ self.items.rated, dtype=float) / scale,
+            disliked=np.asarray(disliked_in @ self.items.rated, dtype=float) / scale,
+            liked=np.asarray(liked_in @ self.items.liked, dtype=float) / scale,
+            liked_plain=np.asarray(plain_in @ self.items.liked_plain, dtype=float) / scale,
+            predicted=predicted[:, covered],
+            popularity=numerics.log1p(self.rating_counts[covered])[None, :],
+            co_rating=co_rating_scores(self.similar, liked)[:, covered],
+            taste=(liked @ self.genres).toarray() / np.maximum(n_liked, 1))
+
+    def weights(self, size: np.ndarray, params: RankParams | None = None) -> dict[str, np.ndarray]:
+        """Each term's weight for profiles of ``size`` ratings (a column each): from the param's
+        first value at one rating to its second for a large profile."""
+        params = params or self.params
+        large = (size / (size + params.large_profile))[:, None]
+        pairs = {"disliked": params.disliked_weight, "liked": params.liked_weight,
+                 "liked_plain": params.liked_plain_weight,
+                 "predicted": params.rating_weight,
+                 "popularity": params.popularity_weight, "co_rating": params.co_rating_weight,
+                 "rerank": params.rerank_weight}
+        return {name: small * (1 - large) + big * large for name, (small, big) in pairs.items()}
+
+    def combine(self, parts: RankComponents, params: RankParams | None = None) -> np.ndarray:
+        """Rank scores of every movie (columns): the weighted terms for the covered movies,
+        ``-inf`` for the others. ``params`` defaults to the ranker's (tuning passes others)."""
+        weight = self.weights(parts.size, params)
+        item_score = (parts.rated + weight["disliked"] * parts.disliked
+                      + weight["liked"] * parts.liked + weight["liked_plain"] * parts.liked_plain)
+        for name in ("predicted", "popularity", "co_rating"):
+            item_score += weight[name] * getattr(parts, name)
+        scores = np.full((len(parts.size), self.items.n_movies), -np.inf)
+        scores[:, self.items.movies] = item_score
+        return scores
+
+    def scores(self, predicted: np.ndarray, rows: np.ndarray, movie_idx: np.ndarray,
+               ratings: np.ndarray) -> np.ndarray:
+        """Rank scores of every movie (columns) for each row's profile; ``-inf`` for the movies
+        the item model does not cover. ``predicted`` is rows x movies, unclipped."""
+        return self.combine(self.components(predicted, rows, movie_idx, ratings))
+
+    def lists(self, parts: RankComponents, rows: np.ndarray, movie_idx: np.ndarray, n: int,
+              exclude: np.ndarray | None = None, params: RankParams | None = None) -> np.ndarray:
+        """The best ``n`` movies of each row, in two steps: the ``rank.candidates`` best by the
+        rank score (:meth:`combine`), then reordered by their place there plus
+        ``rank.rerank_weight`` x the predicted rating (a place counts ``1 / candidates``), so that
+        among the movies a person would plausibly watch, what they would like comes first. For a
+        decisive profile, whose ratings spread more than one star (standard deviation), the
+        reordering also follows its genre taste (:func:`calibrate`), with the weight
+        ``rank.calibration_weight`` x (spread - 1), at most 1. The profile's movies (``rows``,
+        ``movie_idx``) and ``exclude`` are never listed; -1 fills places no movie can take."""
+        params = params or self.params
+        pool_size = max(params.candidates, n)
+        pool = mask_and_select(self.combine(parts, params), rows, movie_idx, pool_size, exclude)
+        column = np.full(self.items.n_movies, -1)
+        column[self.items.movies] = np.arange(len(self.items.movies))
+        found = pool >= 0
+        predicted = np.take_along_axis(parts.predicted, np.where(found, column[pool], 0), axis=1)
+        weight = self.weights(parts.size, params)
+        order = -np.arange(pool.shape[1])[None, :] / params.candidates + weight["rerank"] * predicted
+        order[~found] = -np.inf
+        decisive = np.clip(parts.spread - 1.0, 0.0, 1.0)[:, None]  # 0 up to 1 star, 1 from 2 on
+        calibration = np.clip(params.calibration_weight * decisive, 0.0, 1.0)
+        if not (calibration > 0).any():
+            return np.take_along_axis(pool, top_n(order, n), axis=1)
+        return calibrate(pool, order, self.genres, parts.taste, calibration, n)
 
     def top_n(self, predicted: np.ndarray, rows: np.ndarray, movie_idx: np.ndarray,
               ratings: np.ndarray, n: int, exclude: np.ndarray | None = None) -> np.ndarray:
         """The best ``n`` movies of each row of ``predicted`` (rows x movies, unclipped) for the
-        profiles given as ratings (``rows``, ``movie_idx``, ``ratings``): the profile's liked
-        movies feed the co-rating term, its movies and ``exclude`` are never listed."""
-        liked = liked_matrix(rows, movie_idx, ratings, len(predicted), len(self.rating_counts),
-                             self.params.relevant_rating)
-        scores = ranking_scores(predicted, self.rating_counts,
-                                co_rating_scores(self.similar, liked), self.params)
-        return mask_and_select(scores, rows, movie_idx, n, exclude)
+        profiles given as ratings (``rows``, ``movie_idx``, ``ratings``; movie -1: unknown to
+        the model): :meth:`lists` of :meth:`components`."""
+        return self.lists(self.components(predicted, rows, movie_idx, ratings), rows, movie_idx, n,
+                          exclude)
+
+    def because(self, movie_idx: np.ndarray, ratings: np.ndarray, listed: np.ndarray,
+                most: int = 2) -> list[list[int]]:
+        """For one profile (``movie_idx``, ``ratings``), the profile entries (positions in those
+        arrays) that raise each ``listed`` movie's score most, strongest first, at most ``most``:
+        their terms of the item model and the co-rating similarity."""
+        size = np.array([float(len(movie_idx))])
+        weight = self.weights(size)
+        liked_w, co_rating_w = weight["liked"], weight["co_rating"]
+        column = np.full(self.items.n_movies, -1)
+        column[self.items.movies] = np.arange(len(self.items.movies))
+        known = movie_idx >= 0
+        source = np.where(known, column[np.maximum(movie_idx, 0)], -1)
+        target = column[listed]
+        covered = source >= 0
+        contribution = np.zeros((len(movie_idx), len(listed)))
+        inputs = ((np.asarray(ratings, dtype=float)[covered] - LIKED_CENTER)
+                  * self.items.liked_scale[source[covered]])
+        low = np.asarray(ratings, dtype=float)[covered] < LIKED_CENTER
+        rated_input = np.where(low, weight["disliked"][0, 0], 1.0)
+        centred = np.asarray(ratings, dtype=float)[covered] - LIKED_CENTER
+        weights = (rated_input[:, None] * self.items.rated[source[covered]][:, target]
+                   + liked_w[0, 0] * inputs[:, None] * self.items.liked[source[covered]][:, target]
+                   + weight["liked_plain"][0, 0] * centred[:, None]
+                   * self.items.liked_plain[source[covered]][:, target])
+        contribution[covered] = weights / np.sqrt(max(size[0], 1))
+        liked = known & (np.asarray(ratings) >= self.params.relevant_rating)
+        if liked.any():
+            similarity = self.similar[listed][:, movie_idx[liked]].toarray().T
+            contribution[liked] += co_rating_w[0, 0] * similarity / liked.sum()
+        reasons = []
+        for k in range(len(listed)):
+            order = np.lexsort((np.arange(len(movie_idx)), -contribution[:, k]))
+            reasons.append([int(j) for j in order[:most] if contribution[j, k] > 0])
+        return reasons

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 import sys
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from rapidfuzz import fuzz, process
 
 from movierec.data.movielens import YEAR_SUFFIX, load_links, load_movies, parse_year
 from movierec.data.tmdb import overviews, read_cache, trim
@@ -16,13 +17,38 @@ from movierec.errors import UserInputError
 from movierec.model.estimator import RatingModel
 from movierec.recommend.profiles import Profile
 
+ARTICLES = {"the", "a", "an", "les", "la", "le", "l", "il", "das", "der", "die", "el"}
+ROMAN = {"ii": "2", "iii": "3", "iv": "4", "v": "5", "vi": "6", "vii": "7", "viii": "8",
+         "ix": "9", "x": "10"}
+ALIAS = re.compile(r"^a\.?\s?k\.?\s?a\.?\s+", flags=re.IGNORECASE)
+SURE_MATCH, CLEAR_LEAD, SUGGEST = 90, 8, 60  # rapidfuzz WRatio scores (0-100)
+
 
 def _normalise(title: str) -> str:
-    """Lower-case title with a trailing article moved to the front: 'Matrix, The' -> 'the matrix'."""
+    """A title as it is matched: no accents, lower case, no punctuation, no leading or trailing
+    article, Roman numerals as digits: 'Léon: The Professional' -> 'leon the professional',
+    'Matrix, The' and 'The Matrix' -> 'matrix', 'Rocky II' -> 'rocky 2'."""
+    text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
+    words = re.sub(r"[^a-z0-9]+", " ", text).split()
+    if len(words) > 1 and words[-1] in ARTICLES and ", " + words[-1] in text:  # 'Matrix, The'
+        words = words[:-1]
+    if len(words) > 1 and words[0] in ARTICLES:
+        words = words[1:]
+    return " ".join(ROMAN.get(word, word) for word in words)
+
+
+def title_keys(title: str) -> list[str]:
+    """Every key a MovieLens title answers to: the title without its year and parentheses, and
+    each alternative title in parentheses ("(a.k.a. The Professional)", "(Léon)")."""
     title = YEAR_SUFFIX.sub("", title).strip()
-    moved = re.sub(r"^(.*), (The|A|An|Les|La|Le|L'|Il|Das|Der|Die|El)$", r"\2 \1", title,
-                   flags=re.IGNORECASE)
-    return re.sub(r"[^a-z0-9]+", " ", moved.lower()).strip()
+    names = [re.sub(r"\s*\([^()]*\)", "", title)]
+    names += [ALIAS.sub("", inner) for inner in re.findall(r"\(([^()]*)\)", title)]
+    keys = [_normalise(name) for name in names]
+    return list(dict.fromkeys(key for key in keys if key))
+
+
+def _genre_key(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
 @dataclass
@@ -37,11 +63,21 @@ class Catalog:
         movies = load_movies(data_dir).merge(load_links(data_dir), on="movieId", how="left")
         movies = movies.set_index("movieId").reindex(model.movie_ids_)
         movies["genres"] = movies["genres"].map(lambda g: "|".join(g) if isinstance(g, list) else "")
-        movies["key"] = movies["title"].fillna("").map(_normalise)
+        movies["keys"] = movies["title"].fillna("").map(title_keys)
         movies["overview"] = ""
         if tmdb_cache is not None and tmdb_cache.is_file():
             movies["overview"] = overviews(movies["tmdbId"], read_cache(tmdb_cache)).map(trim)
         return cls(movies)
+
+    def genre(self, text: str) -> str:
+        """The catalogue's genre that ``text`` names, ignoring case and separators ("sci-fi",
+        "scifi", "SciFi" -> "Sci-Fi"); an unknown genre stops with the valid ones."""
+        known = sorted({g for genres in self.movies["genres"] for g in genres.split("|") if g})
+        found = [g for g in known if _genre_key(g) == _genre_key(text)]
+        if not found:
+            raise UserInputError(f"--genre {text!r} is not a genre of this catalogue; use one of: "
+                                 f"{', '.join(known)}")
+        return found[0]
 
     def tmdb_url(self, movie_id: int) -> str:
         tmdb = self.movies.at[movie_id, "tmdbId"]
@@ -59,21 +95,44 @@ class Catalog:
         return self.movies.at[movie_id, "overview"]
 
     def find(self, query: str) -> int:
-        """The movieId a title such as ``Heat (1995)`` or ``matrix`` means, or a helpful error."""
-        key, year = _normalise(query), parse_year(pd.Series([query.strip()])).iloc[0]
-        matches = self.movies[self.movies["key"] == key]
+        """The movieId a title such as ``Heat (1995)``, ``the matrix`` or ``Termnator 2`` means
+        (forgiving case, accents, articles, alternative titles, Roman numerals, a unique start
+        of a title and a clear typo; the year narrows it), or an error with suggestions."""
+        key, year = _normalise(YEAR_SUFFIX.sub("", query)), parse_year(pd.Series([query.strip()])).iloc[0]
+        keys = self.movies["keys"].explode().dropna()
         if pd.notna(year):
-            matches = matches[matches["year"] == year]
-        if len(matches) == 1:
-            return int(matches.index[0])
-        if len(matches) > 1:
-            options = "; ".join(matches["title"].astype(str).head(8))
-            raise UserInputError(f"title {query!r} is ambiguous: {options}; add the year in "
-                                 f"parentheses")
-        close = difflib.get_close_matches(key, self.movies["key"].unique().tolist(), n=5,
-                                          cutoff=0.6)
-        suggestions = self.movies[self.movies["key"].isin(close)]["title"].astype(str).head(5)
-        hint = f"; did you mean: {'; '.join(suggestions)}?" if len(suggestions) else ""
+            keys = keys[self.movies.loc[keys.index, "year"].to_numpy() == year]
+        for found in (keys[keys == key], keys[keys.str.startswith(key + " ")]):
+            movies = found.index.unique()
+            if len(movies) == 1:
+                return int(movies[0])
+            if len(movies) > 1:
+                options = "; ".join(self.movies.loc[movies, "title"].astype(str).head(8))
+                raise UserInputError(f"title {query!r} is ambiguous: {options}; add the year in "
+                                     f"parentheses")
+        # a typo is accepted when one movie's title (or its start, as long as the query:
+        # 'termnator 2' is close to 'terminator 2', the start of 'terminator 2 judgment day') is
+        # clearly the closest by edit distance; looser scores only make suggestions
+        words = len(key.split(" "))
+        starts = keys.map(lambda title: " ".join(title.split(" ")[:words]))
+        sure: dict[int, float] = {}
+        loose: dict[int, float] = {}
+        for choices, scorer, found in ((keys, fuzz.ratio, sure), (starts, fuzz.ratio, sure),
+                                       (keys, fuzz.WRatio, loose)):
+            for _, score, position in process.extract(key, choices.to_numpy(), scorer=scorer,
+                                                      limit=50):
+                movie = int(keys.index[position])
+                found[movie] = max(found.get(movie, 0.0), score)
+        ranked = sorted(sure.items(), key=lambda item: (-item[1], item[0]))
+        if ranked and ranked[0][1] >= SURE_MATCH and (
+                len(ranked) == 1 or ranked[0][1] - ranked[1][1] >= CLEAR_LEAD):
+            return ranked[0][0]
+        for movie, score in sure.items():
+            loose[movie] = max(loose.get(movie, 0.0), score)
+        ranked = sorted(loose.items(), key=lambda item: (-item[1], item[0]))
+        suggestions = [str(self.movies.at[movie, "title"]) for movie, score in ranked[:5]
+                       if score >= SUGGEST]
+        hint = f"; did you mean: {'; '.join(suggestions)}?" if suggestions else ""
         raise UserInputError(f"no movie titled {query!r}{hint}")
 
 

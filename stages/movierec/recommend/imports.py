@@ -9,7 +9,7 @@ import pandas as pd
 
 from movierec.errors import UserInputError
 from movierec.recommend.catalog import Catalog
-from movierec.recommend.profiles import check_rating
+from movierec.recommend.profiles import Profile, check_rating
 
 
 def parse_rate(argument: str, catalog: Catalog) -> tuple[int, float]:
@@ -71,3 +71,17 @@ def ratings_to_add(rate: list[str], import_file: Path | None,
             print(f"skipped {line}", file=sys.stderr)
         additions += [(movie, rating, "import") for movie, rating in imported]
     return additions
+
+
+def add_ratings(profile: Profile, additions: list[tuple[int, float, str]], catalog: Catalog
+                ) -> list[str]:
+    """Rate each addition in ``profile``; a line per ``--rate`` saying which movie its title
+    matched and which rating it replaces, if any."""
+    lines = []
+    for movie, rating, how in additions:
+        before = profile.ratings.get(movie)
+        profile.rate(movie, rating, how)
+        if how == "cli":
+            replaced = "" if before is None else f" (replaces {before['rating']:g})"
+            lines.append(f"{catalog.movies.at[movie, 'title']}: {rating:g}{replaced}")
+    return lines

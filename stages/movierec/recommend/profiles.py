@@ -1,9 +1,11 @@
 """Saved user profiles: ``profiles/NAME.json``, validated on load, saved atomically and merged.
 
-A profile is ``{"name": NAME, "ratings": [{"movieId", "rating", "when", "how"}, ...]}`` where
-``how`` says how the rating was given (``rated``, ``interested``, ``not_interested``, ``cli``,
-``import``). Saving takes a lock and merges with what is on disk (per movie, the latest answer
-wins), so two sessions on one profile lose nothing; a crash mid-save leaves the previous file.
+A profile is ``{"name": NAME, "ratings": [{"movieId", "rating", "when", "how"}, ...],
+"skipped": [movieId, ...]}`` where ``how`` says how the rating was given (``rated``,
+``interested``, ``not_interested``, ``cli``, ``import``) and ``skipped`` lists the movies the
+person skipped (not asked again; optional). Saving takes a lock and merges with what is on disk
+(per movie, the latest answer wins; skips add up), so two sessions on one profile lose nothing;
+a crash mid-save leaves the previous file.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class Profile:
 
     name: str
     ratings: dict[int, dict] = field(default_factory=dict)
+    skipped: set[int] = field(default_factory=set)
 
     def rate(self, movie_id: int, rating: float, how: str) -> None:
         self.ratings[int(movie_id)] = {"movieId": int(movie_id), "rating": float(rating),
@@ -56,7 +59,9 @@ class Profile:
 
     def to_json(self) -> str:
         entries = [self.ratings[movie] for movie in sorted(self.ratings)]
-        return json.dumps({"name": self.name, "ratings": entries}, indent=1) + "\n"
+        skipped = sorted(self.skipped - set(self.ratings))
+        return json.dumps({"name": self.name, "ratings": entries, "skipped": skipped},
+                          indent=1) + "\n"
 
 
 def profile_path(directory: Path, name: str) -> Path:
@@ -86,6 +91,11 @@ def parse_profile(path: Path, text: str) -> Profile:
         profile.ratings[entry["movieId"]] = {
             "movieId": entry["movieId"], "rating": float(rating),
             "when": str(entry.get("when", "")), "how": str(entry.get("how", "rated"))}
+    skipped = data.get("skipped", [])
+    if not isinstance(skipped, list) or not all(isinstance(m, int) for m in skipped):
+        raise UserInputError(f"{path}: \"skipped\" must be a list of movieIds; the file was left "
+                             f"untouched")
+    profile.skipped = set(skipped)
     return profile
 
 
@@ -107,14 +117,16 @@ def save_profile(directory: Path, profile: Profile) -> Profile:
     Returns the merged profile, which includes ratings another session saved meanwhile.
     """
     path = profile_path(directory, profile.name)
-    with locked(path.with_suffix(".lock")):
+    directory.mkdir(parents=True, exist_ok=True)
+    with locked(directory):
         merged = load_profile(directory, profile.name)
         for movie, entry in profile.ratings.items():
             saved = merged.ratings.get(movie)
             if saved is None or entry["when"] >= saved["when"]:
                 merged.ratings[movie] = entry
+        merged.skipped |= profile.skipped
         write_text(path, merged.to_json())
-    profile.ratings = dict(merged.ratings)
+    profile.ratings, profile.skipped = dict(merged.ratings), set(merged.skipped)
     return merged
 
 

@@ -4,7 +4,6 @@ the line that names them (file, hash, git commit, MLflow run)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import yaml
 
 from movierec.errors import UserInputError
 from movierec.io import file_digest
+from movierec.tracking.runs import find_run
 
 
 def locked_md5(lock_path: Path, out_path: Path) -> str | None:
@@ -44,18 +44,18 @@ def check_provenance(path: Path, lock_path: Path, allow_untracked: bool,
     return actual
 
 
-def describe_model(model_path: Path, md5: str, record_path: Path, tracking_db: Path) -> str:
-    """One line naming the model: file, hash, git commit and MLflow run (when known)."""
+def describe_model(model_path: Path, md5: str, record_path: Path, root: Path) -> str:
+    """One line naming the model: file, hash, git commit and MLflow run (when known: the run
+    the ``track`` stage tagged with this pipeline run's fingerprint, found through MLflow's
+    client in whatever store ``MLFLOW_TRACKING_URI`` names)."""
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, check=False).stdout.strip() or "unknown"
-    run_id = "unknown"
+    run_id = None
     try:
         fingerprint = json.loads(record_path.read_text(encoding="utf-8"))["fingerprint"]
-        with sqlite3.connect(f"file:{tracking_db}?mode=ro", uri=True) as connection:
-            row = connection.execute(
-                "SELECT run_uuid FROM tags WHERE key = 'dvc.fingerprint' AND value = ? "
-                "ORDER BY run_uuid LIMIT 1", (fingerprint,)).fetchone()
-        run_id = row[0] if row else run_id
-    except (OSError, KeyError, ValueError, sqlite3.Error):
-        pass
+    except (OSError, KeyError, ValueError):
+        fingerprint = None
+    if fingerprint:
+        run_id = find_run(fingerprint, root)
+    run_id = run_id or "unknown"
     return f"model {model_path} (md5 {md5[:10]}, git commit {commit}, MLflow run {run_id})"

@@ -17,12 +17,22 @@ from movierec.model.estimator import RatingModel, load_model
 from movierec.params import RankParams, RecommendParams
 from movierec.paths import MLFLOW_RECORD
 from movierec.ranking.lists import Ranker
-from movierec.ranking.similarity import SimilarMovies
+from movierec.ranking.model import RankModel
 from movierec.recommend.catalog import Catalog
 from movierec.recommend.profiles import Profile
 from movierec.recommend.provenance import check_provenance, describe_model
 from movierec.tracking.runs import project_root
 
+
+@dataclass(frozen=True)
+class Filters:
+    """What a list may hold: movies from ``min_year`` on, of ``genre`` (a catalogue genre)."""
+
+    min_year: int | None = None
+    genre: str | None = None
+
+
+NO_FILTERS = Filters()
 
 @dataclass
 class Recommender:
@@ -34,8 +44,10 @@ class Recommender:
     catalog: Catalog
 
     def recommend(self, profile: Profile, n: int, exclude: set[int] = frozenset(),
-                  min_year: int | None = None, genre: str | None = None) -> pd.DataFrame:
-        """The top ``n`` movies for ``profile``: never one it rated or one in ``exclude``."""
+                  filters: Filters = NO_FILTERS) -> pd.DataFrame:
+        """The top ``n`` movies for ``profile`` that pass ``filters``: never one it rated or one
+        in ``exclude``."""
+        min_year, genre = filters.min_year, filters.genre
         movie_ids = np.array(list(profile.ratings), dtype=np.int64)
         ratings = np.array([entry["rating"] for entry in profile.ratings.values()], dtype=float)
         rows = np.zeros(len(movie_ids), dtype=int)
@@ -47,12 +59,13 @@ class Recommender:
         if min_year is not None:
             blocked |= ~(movies["year"] >= min_year).to_numpy()
         if genre is not None:
-            blocked |= ~movies["genres"].str.lower().str.split("|").map(
-                lambda parts: genre.lower() in parts).to_numpy()
-        best = self.ranker.top_n(unclipped, rows, self.model.movie_index(movie_ids), ratings, n,
+            blocked |= ~movies["genres"].str.split("|").map(lambda parts: genre in parts).to_numpy()
+        movie_idx = self.model.movie_index(movie_ids)
+        best = self.ranker.top_n(unclipped, rows, movie_idx, ratings, n,
                                  exclude=blocked[None, :])[0]
         best = best[best >= 0]
         chosen = movies.iloc[best]
+        reasons = self.ranker.because(movie_idx, ratings, best)
         return pd.DataFrame({
             "rank": np.arange(1, len(best) + 1),
             "movieId": chosen.index.to_numpy(),
@@ -62,8 +75,18 @@ class Recommender:
             "predicted_rating": np.round(predicted[best], 2),
             "tmdb_url": [self.catalog.tmdb_url(movie) for movie in chosen.index],
             "imdb_url": [self.catalog.imdb_url(movie) for movie in chosen.index],
+            "because": [self._because(movie_ids[entries], ratings[entries]) for entries in reasons],
             "overview": chosen["overview"].to_numpy(),
         })
+
+    def _because(self, movie_ids: np.ndarray, ratings: np.ndarray) -> str:
+        """"because you rated Heat (1995) 4.5 and Ronin (1998) 4", or why there is no such
+        reason."""
+        if len(movie_ids) == 0:
+            return "popular with MovieLens users"
+        titles = self.catalog.movies.loc[movie_ids, "title"].astype(str)
+        rated = [f"{title} {rating:g}" for title, rating in zip(titles, ratings, strict=True)]
+        return "because you rated " + " and ".join(rated)
 
 
 def format_table(frame: pd.DataFrame, fmt: str) -> str:
@@ -76,40 +99,48 @@ def format_table(frame: pd.DataFrame, fmt: str) -> str:
     if frame.empty:
         return "(no movie matches)\n"
     lines = [f"{row.rank:>3}. {row.predicted_rating:.1f}★  {row.title}  [{row.genres}]\n"
+             + f"       {row.because}\n"
              + (f"       {row.overview}\n" if row.overview else "")
              + f"       {row.tmdb_url}  {row.imdb_url}".rstrip() for row in frame.itertuples()]
     return "\n".join(lines) + "\n"
 
 
-def onboarding_movies(recommender: Recommender, settings: RecommendParams) -> list[int]:
-    """Phase 1's list: the most rated movies of the most common genres, plus random popular ones."""
+def onboarding_movies(recommender: Recommender, settings: RecommendParams,
+                      recognisable: int = 500) -> list[int]:
+    """Phase 1's list: for each of the most common genres, well-known movies of different
+    decades (each the genre's most rated of its decade, among the ``recognisable`` most rated
+    movies, starting from another decade for each genre), plus random popular ones."""
     movies = recommender.catalog.movies.assign(count=recommender.model.items_.movie_count)
     recent = movies[(movies["year"] >= settings.min_year) & (movies["count"] > 0)]
+    known = recent.sort_values("count", ascending=False, kind="stable").head(recognisable)
+    known = known.assign(decade=(known["year"] // 10 * 10).astype(int))
+    decades = sorted(known["decade"].unique())
     genres = recent["genres"].str.split("|").explode()
     top_genres = genres[genres != ""].value_counts().head(settings.onboarding_genres).index
     chosen: list[int] = []
-    for genre in top_genres:
-        in_genre = recent[recent["genres"].str.split("|").map(lambda parts, g=genre: g in parts)]
-        fresh = in_genre[~in_genre.index.isin(chosen)]
-        chosen += fresh.sort_values("count", ascending=False, kind="stable").index[
+    for number, genre in enumerate(top_genres):
+        in_genre = known[known["genres"].str.split("|").map(lambda parts, g=genre: g in parts)
+                         & ~known.index.isin(chosen)]
+        best = in_genre.drop_duplicates("decade")  # the most rated of each decade
+        turn = (best["decade"].map(decades.index) - number) % len(decades)
+        chosen += best.assign(turn=turn.to_numpy()).sort_values("turn", kind="stable").index[
             : settings.per_genre].tolist()
-    popular = recent[~recent.index.isin(chosen)].sort_values("count", ascending=False,
-                                                             kind="stable").head(300)
+    popular = known[~known.index.isin(chosen)].head(300)
     rng = np.random.default_rng(settings.seed)
     extras = rng.choice(popular.index.to_numpy(), size=min(settings.random_extras, len(popular)),
                         replace=False)
     return chosen + [int(movie) for movie in extras]
 
 
-def open_recommender(model_path: Path, similar_path: Path, lock: Path, allow_untracked: bool,
+def open_recommender(model_path: Path, rank_model_path: Path, lock: Path, allow_untracked: bool,
                      data_dir: Path, tmdb_cache: Path | None, rank: RankParams) -> Recommender:
-    """The pipeline's model and similar movies, refused if dvc.lock records other bytes, with the
-    catalogue; says on stderr which model it is."""
+    """The pipeline's rating and ranking models, refused if dvc.lock records other bytes, with
+    the catalogue; says on stderr which model it is."""
     md5 = check_provenance(model_path, lock, allow_untracked)
-    check_provenance(similar_path, lock, allow_untracked, kind="similar-movies file")
+    check_provenance(rank_model_path, lock, allow_untracked, kind="ranking model")
     model = load_model(model_path)
-    similar = SimilarMovies.load(similar_path).for_movies(model.movie_ids_, similar_path)
+    rank_model = RankModel.load(rank_model_path).for_movies(model.movie_ids_, rank_model_path)
     print(describe_model(model_path, md5, model_path.parent / MLFLOW_RECORD.name,
-                         project_root() / "mlflow.db"), file=sys.stderr)
-    return Recommender(model, Ranker(similar, model.items_.movie_count, rank),
+                         project_root()), file=sys.stderr)
+    return Recommender(model, Ranker.of(rank_model, model, rank),
                        Catalog.load(data_dir, model, tmdb_cache))

@@ -43,11 +43,6 @@ def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def metric_key(name: str) -> str:
-    """MLflow's name for a metric: ``ndcg@10`` -> ``ndcg_at_10`` (MLflow does not allow ``@``)."""
-    return name.replace("@", "_at_")
-
-
 def git_commit() -> str:
     """The commit the run starts from: DVC's experiment baseline, else ``HEAD``."""
     if os.environ.get("DVC_EXP_BASELINE_REV"):
@@ -68,8 +63,79 @@ def run_tags(data_sha256: str) -> dict[str, str]:
     return tags
 
 
-def log_model(model_path: Path, example: pd.DataFrame, requirements: list[str]) -> None:
-    """Log the joblib model as an MLflow pyfunc model with a signature and an input example."""
+def run_description(commit: str, changed: Mapping[str, tuple[Any, Any]]) -> str:
+    """What the run is: the params it changed from the commit it started from (the ``-S``
+    overrides of a DVC experiment), or the committed params."""
+    if not changed:
+        return f"The committed params of {commit[:7]}."
+    return f"Params changed from {commit[:7]}: " + ", ".join(
+        f"{name} {before!r} -> {after!r}" for name, (before, after) in sorted(changed.items())) + "."
+
+
+def committed_params(commit: str) -> dict[str, Any] | None:
+    """The flat params of ``params.yaml`` at ``commit``, None if git cannot show them."""
+    import yaml
+
+    shown = subprocess.run(["git", "show", f"{commit}:params.yaml"], capture_output=True,
+                           text=True, check=False)
+    if shown.returncode != 0:
+        return None
+    return flatten(yaml.safe_load(shown.stdout) or {})
+
+
+def changed_params(params: Mapping[str, Any], commit: str) -> dict[str, tuple[Any, Any]]:
+    """The params whose value differs from ``commit``'s params.yaml: name -> (before, now)."""
+    before = committed_params(commit)
+    if before is None:
+        return {}
+    return {name: (before.get(name), value) for name, value in params.items()
+            if before.get(name) != value}
+
+
+def find_run(fingerprint: str, root: Path) -> str | None:
+    """The id of the MLflow run tagged with ``fingerprint`` (the ``track`` stage's record), in
+    the store runs go to (:func:`tracking_uri`); None if there is none or no store."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    uri = tracking_uri(root)
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+        return None  # no local store yet: do not create one
+    try:
+        client = MlflowClient(tracking_uri=uri)
+        experiment = client.get_experiment_by_name(EXPERIMENT)
+        if experiment is None:
+            return None
+        runs = client.search_runs([experiment.experiment_id],
+                                  filter_string=f"tags.`dvc.fingerprint` = '{fingerprint}'",
+                                  order_by=["attributes.start_time ASC"], max_results=1)
+    except mlflow.exceptions.MlflowException:
+        return None
+    return runs[0].info.run_id if runs else None
+
+
+def tracking_uri(root: Path) -> str:
+    """``MLFLOW_TRACKING_URI`` if set, else the repository's sqlite store."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri(root)
+
+
+def log_datasets(datasets: Mapping[str, tuple[Path, str]], variant: str) -> None:
+    """Log each split (name -> (parquet path, its md5 as in dvc.lock)) as an MLflow dataset
+    input, named after the data variant, its digest the md5 DVC records."""
+    import mlflow
+
+    for split, (path, md5) in datasets.items():
+        frame = pd.read_parquet(path)
+        dataset = mlflow.data.from_pandas(frame, source=str(path), name=f"{variant}-{split}",
+                                          digest=md5)
+        mlflow.log_input(dataset, context="training" if split == "train" else "evaluation",
+                         tags={"variant": variant, "split": split})
+
+
+def log_model(model_path: Path, example: pd.DataFrame, requirements: list[str],
+              version_tags: Mapping[str, str]) -> None:
+    """Log the joblib model as an MLflow pyfunc model with a signature and an input example,
+    registered as a new version of the ``movie-recommender`` model with ``version_tags``."""
     import joblib
     import mlflow
     from mlflow.models import infer_signature
@@ -80,20 +146,26 @@ def log_model(model_path: Path, example: pd.DataFrame, requirements: list[str]) 
     with warnings.catch_warnings():  # ids are never missing: integer columns are right
         warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
         signature = infer_signature(example, pd.Series(predicted, name="rating"))
-    mlflow.pyfunc.log_model(
+    info = mlflow.pyfunc.log_model(
         name="model", python_model=str(Path(__file__).with_name("pyfunc_model.py")),
         artifacts={"model": str(model_path)}, code_paths=[str(package)],
-        pip_requirements=requirements, signature=signature, input_example=example)
+        pip_requirements=requirements, signature=signature, input_example=example,
+        registered_model_name=EXPERIMENT)
+    client = mlflow.tracking.MlflowClient()
+    for key, value in version_tags.items():
+        client.set_model_version_tag(EXPERIMENT, str(info.registered_model_version), key, value)
 
 
 def log_run(params: Mapping[str, Any], metrics: Mapping[str, float], tags: Mapping[str, str],
-            artifacts: list[Path], model: tuple[Path, pd.DataFrame, list[str]] | None = None) -> str:
-    """Log one run (params, metrics, tags, artifact files or folders and, given ``model`` as
-    (joblib path, input example, pip requirements), a pyfunc model); return its run id."""
+            artifacts: list[Path], model: tuple[Path, pd.DataFrame, list[str]] | None = None,
+            datasets: Mapping[str, tuple[Path, str]] | None = None, variant: str = "") -> str:
+    """Log one run: params, metrics, tags, a description of what it changed, artifact files or
+    folders, the ``datasets`` (split -> (parquet, md5)) and, given ``model`` as (joblib path,
+    input example, pip requirements), a registered pyfunc model; return its run id."""
     import mlflow  # imported here: it is slow to import and only this stage needs it
 
     root = project_root()
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri(root)
+    uri = tracking_uri(root)
     local = uri.startswith("sqlite:///") and "MLFLOW_TRACKING_URI" not in os.environ
     # parallel workers must not create a local sqlite store twice
     lock = locked(root / "mlflow.db.lock") if local else contextlib.nullcontext()
@@ -106,14 +178,20 @@ def log_run(params: Mapping[str, Any], metrics: Mapping[str, float], tags: Mappi
         else:
             experiment_id = experiment.experiment_id
         run_name = tags.get("dvc.exp_name", "workspace")
-        with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=dict(tags)) as run:
+        commit = tags.get("mlflow.source.git.commit", "unknown")
+        description = run_description(commit, changed_params(params, commit))
+        with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=dict(tags),
+                              description=description) as run:
             mlflow.log_params(dict(params))
-            mlflow.log_metrics({metric_key(name): value for name, value in metrics.items()})
+            mlflow.log_metrics(metrics)
+            if datasets:
+                log_datasets(datasets, variant)
             for path in artifacts:
                 if path.is_dir():
                     mlflow.log_artifacts(str(path), artifact_path=path.name)
                 else:
                     mlflow.log_artifact(str(path))
             if model is not None:
-                log_model(*model)
+                version_tags = {"dvc.exp_name": run_name, "git.commit": commit}
+                log_model(*model, version_tags)
         return run.info.run_id

@@ -86,7 +86,7 @@ def test_movies_duplicate_id_is_an_error(tmp_path):
 
 def test_tags_with_empty_text_are_dropped(tmp_path):
     (tmp_path / "tags.csv").write_text('userId,movieId,tag,timestamp\n1,2,"",3\n1,2,  Funny ,4\n')
-    assert load_tags(tmp_path).to_dict("list") == {"movieId": [2], "tag": ["funny"]}
+    assert load_tags(tmp_path).to_dict("list") == {"userId": [1], "movieId": [2], "tag": ["funny"]}
 
 
 def test_links_keep_imdb_zeros_and_allow_missing_tmdb(tmp_path):

@@ -23,6 +23,6 @@ def test_ranking_metrics_by_hand():
     dcg0 = 1 / np.log2(3) + 1 / np.log2(4)
     idcg0 = 1 + 1 / np.log2(3) + 1 / np.log2(4)
     metrics = ranking_metrics(recommended, [*relevant, set()], k)  # a user with nothing relevant
-    assert metrics["precision@4"] == pytest.approx((2 / 4 + 1 / 4) / 2)
-    assert metrics["recall@4"] == pytest.approx((2 / 3 + 1) / 2)
-    assert metrics["ndcg@4"] == pytest.approx((dcg0 / idcg0 + (1 / np.log2(5)) / 1) / 2)
+    assert metrics["precision_at_4"] == pytest.approx((2 / 4 + 1 / 4) / 2)
+    assert metrics["recall_at_4"] == pytest.approx((2 / 3 + 1) / 2)
+    assert metrics["ndcg_at_4"] == pytest.approx((dcg0 / idcg0 + (1 / np.log2(5)) / 1) / 2)

@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from movierec.data.movielens import load_movies, load_ratings, load_tags
+from movierec.data.movielens import load_movies, load_tags
 from movierec.features.movie_features import build_movie_features
 from movierec.features.tokens import movie_tokens, stop_words, tfidf
+from support import ratings_table
 
 
 def test_feature_names_say_where_tokens_came_from(movielens_dir):
@@ -17,7 +18,7 @@ def test_feature_names_say_where_tokens_came_from(movielens_dir):
     first_movie = [token for row, token in zip(rows, tokens.to_pylist(), strict=True) if row == 0]
     assert first_movie[-3:] == ["tag:dark", "tag:comedy", "tag:dark"]
     assert all(token.startswith(("genre:", "tag:")) for token in tokens.to_pylist())
-    train = load_ratings(movielens_dir)[["movieId", "rating"]]
+    train = ratings_table([(1, 10, 4.0), (2, 10, 3.0), (3, 20, 4.0), (4, 30, 2.0)])
     features = build_movie_features(movies, tags, train, max_features=100, min_df=1)
     assert "tag:dark" in features.names and "genre:Drama" in features.names
     assert features.content.shape == (len(movies), len(features.names))

@@ -1,4 +1,4 @@
-"""The co-rating similarity and its file."""
+"""The co-rating similarity."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from movierec.errors import UserInputError
 from movierec.ranking.lists import co_rating_scores, liked_matrix
-from movierec.ranking.similarity import SimilarMovies, co_rating_similarity, sample_per_user
+from movierec.ranking.similarity import co_rating_similarity, sample_per_user
 
 
 def test_co_rating_similarity_and_scores():
@@ -20,20 +19,6 @@ def test_co_rating_similarity_and_scores():
     liked = liked_matrix(np.array([0, 0]), np.array([0, 2]), np.array([5.0, 4.0]), 1, 3, 4.0)
     scores = co_rating_scores(sparse.csr_matrix(similarity), liked)
     assert scores[0].tolist() == pytest.approx([0, (2 / np.sqrt(6) + 1 / np.sqrt(3)) / 2, 0])
-
-
-def test_similar_movies_round_trip_and_a_bad_file(tmp_path):
-    similar = SimilarMovies(np.array([3, 5]), sparse.csr_matrix(np.array([[0.0, 0.5], [0.25, 0.0]])))
-    similar.save(tmp_path / "similar.npz")
-    loaded = SimilarMovies.load(tmp_path / "similar.npz")
-    assert loaded.movie_ids.tolist() == [3, 5]
-    assert loaded.matrix.toarray().tolist() == [[0.0, 0.5], [0.25, 0.0]]
-    assert loaded.for_movies(np.array([3, 5]), "similar.npz") is loaded.matrix
-    with pytest.raises(UserInputError, match=r"similar\.npz holds 2 movies, the model 3"):
-        loaded.for_movies(np.array([3, 5, 7]), "similar.npz")
-    (tmp_path / "bad.npz").write_text("not numpy")
-    with pytest.raises(UserInputError, match=r"bad\.npz: not a similar-movies file"):
-        SimilarMovies.load(tmp_path / "bad.npz")
 
 
 def test_sample_per_user_keeps_about_that_many_of_each_user():

@@ -46,3 +46,19 @@ def test_concurrent_processes_lose_no_rating(tmp_path):
                                  str(start)]) for start in (0, 1000)]
     assert [worker.wait() for worker in workers] == [0, 0]
     assert len(load_profile(tmp_path, "eve").ratings) == 80
+    assert [path.name for path in tmp_path.iterdir()] == ["eve.json"]  # no lock file beside it
+
+
+def test_skips_are_saved_merged_and_validated(tmp_path):
+    first, second = load_profile(tmp_path, "fay"), load_profile(tmp_path, "fay")
+    first.skipped.add(10)
+    save_profile(tmp_path, first)
+    second.skipped.add(20)
+    second.rate(30, 4.0, "rated")
+    save_profile(tmp_path, second)
+    saved = load_profile(tmp_path, "fay")
+    assert saved.skipped == {10, 20} and set(saved.ratings) == {30}
+    assert json.loads((tmp_path / "fay.json").read_text())["skipped"] == [10, 20]
+    (tmp_path / "bad.json").write_text('{"name": "bad", "ratings": [], "skipped": ["x"]}')
+    with pytest.raises(UserInputError, match='"skipped" must be a list of movieIds'):
+        load_profile(tmp_path, "bad")

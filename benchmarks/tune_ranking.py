@@ -1,0 +1,321 @@
+"""Choose the ranking's params on the validation split (never on the test split).
+
+    python benchmarks/tune_ranking.py --iterations 400          # after `dvc repro`
+
+The validation split is the ``validate`` stage's (``movierec.evaluation.validation``), drawn
+``--splits`` times with the seeds ``validation.seed``, +1, ...: on each, the rating model is fitted
+once on its fit set, the ranking model once per ``--fits`` entry (item-model penalties,
+``rank.liked_exponent``, ``similar.exponent``). For the known users' validation targets and for
+the validation new users at every profile size and order, the rank score's terms
+(:class:`movierec.ranking.lists.Ranker`) are computed once; a random search then moves the rank
+weights (``rank.large_profile``, the weight pairs, ``rank.candidates``,
+``rank.calibration_weight``). A setting scores its NDCG@k over the best EASE peer's on the same
+setting and split (EASE on who rated and on who liked what, each at its best of
+``--ease-penalties`` for that setting), averaged over the splits; the search maximises the worst
+setting's ratio while the known users' catalogue coverage stays at
+``--min-coverage`` or above and the lists stay personal: on each split and on the model of the
+whole training split, the opposite profiles of ``tests/stages/test_recommend.py`` (a horror fan
+who hates romance and the reverse) get lists led by their genre.
+It prints every improvement and, last, the params to put in params.yaml.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "stages"))
+from movierec.data.movielens import load_movies, load_tags  # noqa: E402
+from movierec.evaluation.metrics import coverage, ranking_metrics  # noqa: E402
+from movierec.evaluation.newuser import ORDERS, draw  # noqa: E402
+from movierec.evaluation.ranking import ranking_users, relevant_sets  # noqa: E402
+from movierec.evaluation.refit import refit  # noqa: E402
+from movierec.evaluation.validation import validation_split  # noqa: E402
+from movierec.features.movie_features import MovieFeatures  # noqa: E402
+from movierec.params import RankParams, read_params  # noqa: E402
+from movierec.ranking.item_model import covered_movies, ease_weights, gram  # noqa: E402
+from movierec.ranking.lists import (  # noqa: E402
+    RankComponents,
+    Ranker,
+    liked_matrix,
+    mask_and_select,
+    row_sets,
+)
+from movierec.ranking.model import fit_rank_model  # noqa: E402
+
+WEIGHTS = ("disliked_weight", "liked_weight", "liked_plain_weight", "rating_weight",
+           "popularity_weight", "co_rating_weight", "rerank_weight")
+STEP = {"disliked_weight": 0.15, "liked_weight": 0.1, "liked_plain_weight": 1.0,
+        "rating_weight": 0.002,
+        "popularity_weight": 0.002, "co_rating_weight": 0.03, "rerank_weight": 0.1}
+CANDIDATES = (30, 50, 100, 150, 200)
+OPPOSITE = (("Horror", "Romance"), ("Romance", "Horror"))  # tests/stages/test_recommend.py
+
+
+@dataclass
+class Setting:
+    """One validation setting: its profiles, relevant movies and rank-score terms."""
+
+    name: str
+    rows: np.ndarray
+    movie_idx: np.ndarray
+    ratings: np.ndarray
+    relevant: list[set[int]]
+    parts: dict[tuple[float, ...], RankComponents]
+
+
+def settings(params, fitted, rankers, fit: pd.DataFrame, newusers: pd.DataFrame,
+             targets: pd.DataFrame) -> list[Setting]:
+    """The known users and the new users at every profile size and order."""
+    model, rank = fitted.model, params.rank
+    found = []
+    users = ranking_users(targets, model, rank, params.split.seed)
+    seen = fit[fit["userId"].isin(users)]
+    rows = np.searchsorted(users, seen["userId"].to_numpy())
+    movie_idx = model.movie_index(seen["movieId"].to_numpy())
+    ratings = seen["rating"].to_numpy(dtype=float)
+    predicted = model.score_matrix(model.users_, model.user_index(users), clip=False)
+    found.append(Setting("known", rows, movie_idx, ratings,
+                         relevant_sets(targets, model, users, rank.relevant_rating),
+                         {key: ranker.components(predicted, rows, movie_idx, ratings)
+                          for key, ranker in rankers.items()}))
+    for order in ORDERS:
+        rng = np.random.default_rng(params.newuser.seed)
+        for size in params.newuser.profile_sizes:
+            profiles = draw(newusers, order, size, rng)
+            profile = profiles.profile
+            movie_idx = model.movie_index(profile["movieId"].to_numpy())
+            ratings = profile["rating"].to_numpy(dtype=float)
+            evidence = model.profiles_evidence(profiles.profile_row, profile["movieId"].to_numpy(),
+                                               ratings, profiles.n_users)
+            predicted = model.score_matrix(evidence, np.arange(profiles.n_users), clip=False)
+            target = profiles.target
+            relevant = row_sets(liked_matrix(
+                profiles.target_row, model.movie_index(target["movieId"].to_numpy()),
+                target["rating"].to_numpy(), profiles.n_users, len(model.movie_ids_),
+                rank.relevant_rating))
+            found.append(Setting(f"{order}.k{size}", profiles.profile_row, movie_idx, ratings,
+                                 relevant,
+                                 {key: ranker.components(predicted, profiles.profile_row,
+                                                         movie_idx, ratings)
+                                  for key, ranker in rankers.items()}))
+    return found
+
+
+def ease_references(fit: pd.DataFrame, model, rank: RankParams, found: list[Setting],
+                    penalties: tuple[float, ...]) -> dict[str, float]:
+    """Per setting, the best NDCG@k of the EASE peers over ``penalties``: on who rated what and
+    on who liked what (as ``benchmarks/peers.py`` fits them), each with its best penalty for
+    that very setting (an optimistic reference)."""
+    n_movies = len(model.movie_ids_)
+    user_idx = np.unique(fit["userId"].to_numpy(), return_inverse=True)[1]
+    movie_idx = model.movie_index(fit["movieId"].to_numpy())
+    covered = covered_movies(np.bincount(movie_idx, minlength=n_movies), rank)
+    column = np.full(n_movies, -1)
+    column[covered] = np.arange(len(covered))
+    kept = column[movie_idx] >= 0
+    liked = kept & (fit["rating"].to_numpy() >= rank.relevant_rating)
+    grams = {"rated": gram(user_idx[kept], column[movie_idx[kept]], user_idx.max() + 1,
+                           len(covered)),
+             "liked": gram(user_idx[liked], column[movie_idx[liked]], user_idx.max() + 1,
+                           len(covered))}
+    best: dict[str, float] = {}
+    for kind, matrix in grams.items():
+        for penalty in penalties:
+            weights = ease_weights(matrix, penalty)
+            for s in found:
+                position = np.where(s.movie_idx >= 0, column[np.maximum(s.movie_idx, 0)], -1)
+                use = (position >= 0) & ((s.ratings >= rank.relevant_rating) | (kind == "rated"))
+                inputs = sparse.csr_matrix((np.ones(use.sum()), (s.rows[use], position[use])),
+                                           shape=(len(s.relevant), len(covered)))
+                scores = np.full((len(s.relevant), n_movies), -np.inf)
+                scores[:, covered] = np.asarray(inputs @ weights)
+                lists = mask_and_select(scores, s.rows, s.movie_idx, rank.k)
+                ndcg = ranking_metrics(lists, s.relevant, rank.k)[f"ndcg_at_{rank.k}"]
+                best[s.name] = max(best.get(s.name, 0.0), ndcg)
+    return best
+
+
+def evaluate(ranker: Ranker, setting: Setting, key, rank: RankParams) -> tuple[float, float]:
+    """NDCG@k and catalogue coverage of one setting's lists under ``rank``."""
+    lists = ranker.lists(setting.parts[key], setting.rows, setting.movie_idx, rank.k, params=rank)
+    return (ranking_metrics(lists, setting.relevant, rank.k)[f"ndcg_at_{rank.k}"],
+            coverage(lists, len(ranker.items.movies)))
+
+
+def opposite_profiles(fitted, rankers, genres: pd.Series) -> dict:
+    """The rank-score terms of the opposite profiles of the recommend tests (a fan of one genre's
+    25 most rated movies who gave 1 star to another's), per ranking model; and the genre sets."""
+    model = fitted.model
+    genre_sets = genres.str.split("|").map(set).to_numpy()
+    counts = model.items_.movie_count
+    found = {}
+    for liked, disliked in OPPOSITE:
+        movie_idx, ratings = [], []
+        for genre, rating in ((liked, 5.0), (disliked, 1.0)):
+            members = np.flatnonzero([genre in g for g in genre_sets])
+            chosen = members[np.lexsort((members, -counts[members]))][:25]
+            movie_idx += chosen.tolist()
+            ratings += [rating] * len(chosen)
+        movie_idx, ratings = np.array(movie_idx), np.array(ratings)
+        rows = np.zeros(len(movie_idx), dtype=int)
+        evidence = model.profiles_evidence(rows, model.movie_ids_[movie_idx], ratings, 1)
+        predicted = model.score_matrix(evidence, np.zeros(1, dtype=int), clip=False)
+        found[(liked, disliked)] = (rows, movie_idx, {
+            key: ranker.components(predicted, rows, movie_idx, ratings)
+            for key, ranker in rankers.items()})
+    return {"profiles": found, "genres": genre_sets}
+
+
+def personal(opposite: dict, ranker: Ranker, key, rank: RankParams) -> bool:
+    """The recommend test's condition: each fan's top 10 holds their genre at least twice as often
+    as the listable movies do, the other genre less often, and the two lists share no movie."""
+    genre_sets = opposite["genres"]
+    listable = genre_sets[ranker.items.movies]
+    lists, passed = [], True
+    for (liked, disliked), (rows, movie_idx, parts) in opposite["profiles"].items():
+        top = ranker.lists(parts[key], rows, movie_idx, 10, params=rank)[0]
+        top = top[top >= 0]
+
+        def share(movies, genre):
+            return np.mean([genre in g for g in movies])
+        passed &= share(genre_sets[top], liked) >= 2 * share(listable, liked)
+        passed &= share(genre_sets[top], disliked) < share(listable, disliked)
+        lists.append(set(top.tolist()))
+    return bool(passed and lists[0].isdisjoint(lists[1]))
+
+
+def with_key(rank: RankParams, key: tuple[float, ...]) -> RankParams:
+    """``rank`` with the fitted-model params of a ``--fits`` entry."""
+    return replace(rank, rated_penalty=key[0], liked_penalty=key[1], liked_exponent=key[2],
+                   liked_plain_penalty=key[4])
+
+
+def ranker_of(key: tuple[float, ...], params, fit: pd.DataFrame, fitted) -> Ranker:
+    """The ranker of one ``--fits`` entry on ``fit``, beside ``fitted``'s rating model."""
+    rank = with_key(params.rank, key)
+    similar = replace(params.similar, exponent=key[3])
+    return Ranker.of(fit_rank_model(fit, fitted.model.movie_ids_, rank, similar), fitted.model,
+                     rank)
+
+
+def chosen_params(key, rank: RankParams) -> str:
+    """The params.yaml values of a setting, as one JSON line."""
+    chosen = {name: getattr(rank, name) for name in
+              ("rated_penalty", "liked_penalty", "large_profile", "candidates",
+               "calibration_weight", *WEIGHTS)}
+    chosen["liked_exponent"] = key[2]
+    chosen["similar.exponent"] = key[3]
+    chosen["liked_plain_penalty"] = key[4]
+    return json.dumps({name: [round(x, 5) for x in value] if isinstance(value, tuple)
+                       else round(value, 5) for name, value in chosen.items()})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--params", type=Path, default=ROOT / "params.yaml")
+    parser.add_argument("--iterations", type=int, default=400)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--fits", default="250:25:0.25:0.7:10000",
+                        help="ranking models to try, comma-separated rated_penalty:liked_penalty:"
+                             "liked_exponent:similar.exponent:liked_plain_penalty (each is "
+                             "fitted once)")
+    parser.add_argument("--ease-penalties", default="200,500,2000,10000",
+                        help="penalties of the EASE references (the best counts, per setting)")
+    parser.add_argument("--min-coverage", type=float, default=0.22)
+    parser.add_argument("--personal-penalty", type=float, default=0.05,
+                        help="subtracted from the objective for each split whose opposite "
+                             "profiles are not personal (0: ignore them)")
+    parser.add_argument("--splits", type=int, default=3,
+                        help="validation splits (validation.seed, +1, ...) averaged over")
+    args = parser.parse_args()
+    params = read_params(args.params)
+    data_dir = ROOT / "data" / "raw" / params.data.variant
+    train = pd.read_parquet(ROOT / "data" / "prepared" / "train.parquet",
+                            columns=["userId", "movieId", "rating", "timestamp"])
+    features = MovieFeatures.load(ROOT / "data" / "features")
+    movies, tags = load_movies(data_dir), load_tags(data_dir)
+    pairs = [tuple(float(x) for x in fit_.split(":")) for fit_ in args.fits.split(",")]
+    penalties = tuple(float(x) for x in args.ease_penalties.split(","))
+    splits = []  # per split: its rankers, settings and the best EASE peer's NDCG per setting
+    for split in range(args.splits):
+        validation = replace(params.validation, seed=params.validation.seed + split)
+        fit, newusers, targets = validation_split(train, validation)
+        fit = fit[["userId", "movieId", "rating"]]
+        print(f"split {split}: refitting ...", file=sys.stderr, flush=True)
+        fitted = refit(params, fit, features, movies, tags)
+        rankers = {key: ranker_of(key, params, fit, fitted) for key in pairs}
+        found = settings(params, fitted, rankers, fit, newusers, targets)
+        ease = ease_references(fit, fitted.model, params.rank, found, penalties)
+        print(f"split {split}, best EASE: "
+              + " ".join(f"{name}={value:.3f}" for name, value in ease.items()), flush=True)
+        opposite = opposite_profiles(fitted, rankers, features.movies["genres"])
+        splits.append((rankers, found, ease, opposite))
+    # the recommend test's own setting: the opposite profiles on the model of the whole training
+    # split (no test rating is read), a constraint rather than a score
+    print("whole training split: refitting ...", file=sys.stderr, flush=True)
+    whole = train[["userId", "movieId", "rating"]]
+    fitted = refit(params, whole, features, movies, tags)
+    whole_rankers = {key: ranker_of(key, params, whole, fitted) for key in pairs}
+    whole_opposite = opposite_profiles(fitted, whole_rankers, features.movies["genres"])
+
+    def objective(key, rank: RankParams) -> tuple[float, dict]:
+        """The worst setting's NDCG over EASE's (each a mean over the splits), less a penalty for
+        known users' coverage below --min-coverage; and the mean NDCG and coverage per setting."""
+        ratios, results, personal_lists = {}, {}, 0
+        for rankers, found, ease, opposite in splits:
+            for s in found:
+                ndcg, cover = evaluate(rankers[key], s, key, rank)
+                ratios.setdefault(s.name, []).append(ndcg / ease[s.name])
+                results.setdefault(s.name, []).append((ndcg, cover))
+            personal_lists += personal(opposite, rankers[key], key, rank)
+        results = {name: tuple(np.mean(values, axis=0)) for name, values in results.items()}
+        worst = min(np.mean(values) for values in ratios.values())
+        shortfall = max(0.0, args.min_coverage - results["known"][1])
+        penalty = args.personal_penalty * (len(splits) - personal_lists)
+        if not personal(whole_opposite, whole_rankers[key], key, rank):
+            penalty += 1.0
+        return worst - 5.0 * shortfall - penalty, results
+
+    rng = np.random.default_rng(args.seed)
+    best_key, best = pairs[0], params.rank
+    best_value, _ = objective(best_key, best)
+    print(f"start: objective {best_value:.4f}", flush=True)
+    for iteration in range(args.iterations):
+        key = pairs[rng.integers(len(pairs))] if rng.random() < 0.2 else best_key
+        changes = {}
+        for name in rng.choice(WEIGHTS, size=rng.integers(1, 3), replace=False):
+            small, large = getattr(best, name)
+            side = rng.integers(3)
+            step = rng.normal() * STEP[name]
+            changes[name] = (small + step * (side != 1), large + step * (side != 0))
+        if rng.random() < 0.2:
+            changes["large_profile"] = float(np.clip(best.large_profile * np.exp(rng.normal() * 0.3),
+                                                     5, 500))
+        if rng.random() < 0.1:
+            changes["candidates"] = int(rng.choice(CANDIDATES))
+        if rng.random() < 0.1:
+            changes["calibration_weight"] = float(np.clip(best.calibration_weight
+                                                          + rng.normal() * 0.1, 0, 1))
+        candidate = replace(with_key(best, key), **changes)
+        value, results = objective(key, candidate)
+        if value > best_value:
+            best_key, best, best_value = key, candidate, value
+            print(f"{iteration}: objective {value:.4f}  " + " ".join(
+                f"{name}={ndcg:.3f}" for name, (ndcg, _) in results.items())
+                + f"  coverage={results['known'][1]:.3f}", flush=True)
+            print(chosen_params(best_key, best), flush=True)
+    print(chosen_params(best_key, best))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""The item model of the ranking: three EASE-style item-item ridge regressions (Steck 2019).
+
+For the users x movies matrix ``X`` of the training ratings, each movie's column is regressed on
+every other movie's, with the ridge penalty ``lambda`` and no movie predicting itself. The closed
+form is ``B = I - P diag(1 / diag(P))`` with ``P = (X'X + lambda I)^-1``: a profile ``x`` scores
+movie ``i`` with ``(x B)_i``, the sum over the profile's movies of their weights for ``i``, so each
+listed movie can say which of the profile's movies put it there.
+
+- ``rated``: ``X`` says who rated what (``rank.rated_penalty``); a profile's movies enter with 1,
+  those it rated below ``LIKED_CENTER`` with ``rank.disliked_weight`` (at ranking).
+- ``liked``: ``X`` says who liked what (rated >= ``rank.relevant_rating``;
+  ``rank.liked_penalty``); a profile's movies enter with ``rating - LIKED_CENTER``, so a low
+  rating or a "not interested" pushes down what people who liked that movie also liked. Each
+  movie's column is scaled by ``(its likes) ** -rank.liked_exponent``, in the fit and for a
+  profile's inputs and scores: liking a popular movie says less about a person than liking a
+  rarer one, and popular movies are not favoured for being liked by everyone.
+- ``liked_plain``: the same regression without that scaling (``rank.liked_plain_penalty``), so
+  the ranking can lean on each as a profile grows (``rank.liked_plain_weight``).
+
+The model covers the ``rank.item_movies`` most rated movies with at least ``rank.min_ratings``
+training ratings; no other movie is ever recommended, and profile ratings of other movies are
+left out of its scores (the rating model still uses them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg, sparse
+from threadpoolctl import threadpool_limits
+
+from movierec import numerics
+from movierec.params import RankParams
+
+LIKED_CENTER = 2.5  # a rating of the profile enters the liked model as rating - this
+
+
+def covered_movies(rating_counts: np.ndarray, params: RankParams) -> np.ndarray:
+    """Positions of the movies the item model covers, ascending: the ``rank.item_movies`` most
+    rated with at least ``rank.min_ratings`` ratings (ties: the lower position)."""
+    eligible = np.flatnonzero(rating_counts >= max(params.min_ratings, 1))
+    if len(eligible) > params.item_movies:
+        order = np.lexsort((eligible, -rating_counts[eligible]))  # exact integer keys
+        eligible = np.sort(eligible[order[: params.item_movies]])
+    return eligible
+
+
+def gram(user_idx: np.ndarray, column: np.ndarray, n_users: int, n_columns: int) -> np.ndarray:
+    """``X'X`` of the binary users x columns matrix with a 1 at each (user, column) pair: how many
+    users have each pair of columns (exact integers, stored as floats)."""
+    matrix = sparse.csr_matrix((np.ones(len(user_idx)), (user_idx, column)),
+                               shape=(n_users, n_columns))
+    return (matrix.T.tocsr() @ matrix).toarray()
+
+
+def ease_weights(gram_matrix: np.ndarray, penalty: float) -> np.ndarray:
+    """``B = I - P diag(1 / diag(P))`` with ``P = (G + penalty I)^-1``, zero diagonal, float32.
+
+    The inverse runs on one thread: LAPACK's blocking depends on the thread count, and the same
+    inputs must give the same bytes on every machine.
+    """
+    regularized = gram_matrix + penalty * np.eye(len(gram_matrix))
+    with threadpool_limits(limits=1):
+        inverse = linalg.inv(regularized, overwrite_a=True, check_finite=False)
+    weights = inverse / -np.diag(inverse)[None, :]
+    np.fill_diagonal(weights, 0.0)
+    return weights.astype(np.float32)
+
+
+@dataclass
+class ItemModel:
+    """Item-item weights over the movies at positions ``movies`` (ascending) of the model's
+    order: ``rated[j, i]``, ``liked[j, i]`` and ``liked_plain[j, i]`` are what rating movie
+    ``movies[j]`` says about ``movies[i]`` (module docstring), ``liked`` between the column
+    scales ``liked_scale``; ``n_movies`` is the length of the model's order."""
+
+    movies: np.ndarray
+    rated: np.ndarray
+    liked: np.ndarray
+    liked_plain: np.ndarray
+    liked_scale: np.ndarray
+    n_movies: int
+
+    def profile_matrices(self, rows: np.ndarray, movie_idx: np.ndarray, ratings: np.ndarray,
+                         n_rows: int
+                         ) -> tuple[sparse.csr_matrix, ...]:
+        """The profiles as the models' inputs (rows x covered movies): the rated model's 1 per
+        movie rated ``LIKED_CENTER`` or more, and apart, 1 per movie rated below it (weighted
+        by ``rank.disliked_weight`` when ranking); the liked model's ``rating - LIKED_CENTER``
+        times the movie's liked scale; the plain liked model's ``rating - LIKED_CENTER``.
+        Movies the model does not cover are left out."""
+        column = np.full(self.n_movies, -1)
+        column[self.movies] = np.arange(len(self.movies))
+        position = np.where(movie_idx >= 0, column[np.maximum(movie_idx, 0)], -1)
+        keep = position >= 0
+        ratings = np.asarray(ratings, dtype=float)[keep]
+        rows, position = rows[keep], position[keep]
+        shape = (n_rows, len(self.movies))
+        low = ratings < LIKED_CENTER
+        rated = sparse.csr_matrix((np.ones((~low).sum()), (rows[~low], position[~low])),
+                                  shape=shape)
+        disliked = sparse.csr_matrix((np.ones(low.sum()), (rows[low], position[low])), shape=shape)
+        liked = sparse.csr_matrix(((ratings - LIKED_CENTER) * self.liked_scale[position],
+                                   (rows, position)), shape=shape)
+        plain = sparse.csr_matrix((ratings - LIKED_CENTER, (rows, position)), shape=shape)
+        return rated, disliked, liked, plain
+
+
+def fit_item_model(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: np.ndarray,
+                   n_movies: int, params: RankParams) -> ItemModel:
+    """The item model of training ratings (users ``user_idx``, movies at positions ``movie_idx``
+    of the model's order)."""
+    counts = np.bincount(movie_idx, minlength=n_movies)
+    movies = covered_movies(counts, params)
+    column = np.full(n_movies, -1)
+    column[movies] = np.arange(len(movies))
+    position = column[movie_idx]
+    kept = position >= 0
+    users = np.unique(user_idx[kept], return_inverse=True)[1]
+    liked = np.asarray(ratings)[kept] >= params.relevant_rating
+    rated_gram = gram(users, position[kept], users.max(initial=-1) + 1, len(movies))
+    liked_gram = gram(users[liked], position[kept][liked], users.max(initial=-1) + 1, len(movies))
+    plain_weights = ease_weights(liked_gram, params.liked_plain_penalty)
+    scale = numerics.power(np.maximum(np.diag(liked_gram), 1.0), -params.liked_exponent)
+    liked_gram *= scale[:, None]
+    liked_gram *= scale[None, :]
+    liked_weights = ease_weights(liked_gram, params.liked_penalty) * scale[None, :].astype(np.float32)
+    return ItemModel(movies, ease_weights(rated_gram, params.rated_penalty), liked_weights,
+                     plain_weights, scale, n_movies)
