@@ -43,7 +43,7 @@ def test_generator_is_deterministic_and_shaped_like_ml_latest(tmp_path):
 @pytest.mark.slow
 def test_scale_benchmark_runs_the_pipeline_small(tmp_path):
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "scale.py"), "--scale",
-                             "0.002", "--work", str(tmp_path / "work")], capture_output=True,
+                             "0.003", "--work", str(tmp_path / "work")], capture_output=True,
                             text=True, env=git_env(), check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads((tmp_path / "work" / "scale.json").read_text())

@@ -192,12 +192,14 @@ def test_titles_match_forgivingly_with_suggestions(recommender):
 def test_import_movielens_and_letterboxd_files(recommender, tmp_path):
     (tmp_path / "ml.csv").write_text("userId,movieId,rating,timestamp\n1,6,4.5,1\n1,999999,3,2\n")
     ratings, skipped = read_import(tmp_path / "ml.csv", recommender.catalog)
-    assert ratings == [(6, 4.5)] and "line 3: movieId 999999 is not in the catalogue" in skipped[0]
+    assert ratings == [(6, 4.5, None)]
+    assert "line 3: movieId 999999 is not in the catalogue" in skipped[0]
     (tmp_path / "lb.csv").write_text("Date,Name,Year,Letterboxd URI,Rating\n"
                                      "2024-01-01,Heat,1995,x,4.5\n2024-01-02,Nonexistent Film,2001,y,3\n"
                                      "2024-01-03,Léon: The Professional,1994,z,5\n")
     ratings, skipped = read_import(tmp_path / "lb.csv", recommender.catalog)
-    assert ratings == [(6, 4.5), (293, 5.0)] and len(skipped) == 1
+    # Letterboxd's Date is when the rating was given
+    assert ratings == [(6, 4.5, "2024-01-01"), (293, 5.0, "2024-01-03")] and len(skipped) == 1
 
 
 def test_interactive_session_end_to_end(trained, tmp_path):

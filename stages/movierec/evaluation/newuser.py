@@ -35,15 +35,15 @@ ORDERS = ("random", "earliest")
 
 
 def hold_out_users(user_ids: pd.Series, n_users: int, min_ratings: int,
-                   rng: np.random.Generator) -> np.ndarray:
+                   rng: np.random.Generator, section: str = "newuser") -> np.ndarray:
     """``n_users`` random user ids among those with at least ``min_ratings`` ratings
-    (``user_ids`` holds the user of every rating)."""
+    (``user_ids`` holds the user of every rating); errors name the params of ``section``."""
     counts = user_ids.value_counts().sort_index()
     eligible = counts.index[counts >= min_ratings].to_numpy()
     if n_users > len(eligible) // 2:
         raise UserInputError(
-            f"newuser.users = {n_users} is more than half of the {len(eligible)} users with at "
-            f"least newuser.min_ratings = {min_ratings} ratings; lower either"
+            f"{section}.users = {n_users} is more than half of the {len(eligible)} users with at "
+            f"least {section}.min_ratings = {min_ratings} ratings; lower either"
         )
     return np.sort(rng.choice(eligible, size=n_users, replace=False))
 

@@ -28,7 +28,8 @@ def validation_split(train: pd.DataFrame, settings: ValidationParams
     """The ratings to fit on, every training rating of the held-out users, and the known users'
     held-out ratings (their validation targets)."""
     rng = np.random.default_rng(settings.seed)
-    held_out = hold_out_users(train["userId"], settings.users, settings.min_ratings, rng)
+    held_out = hold_out_users(train["userId"], settings.users, settings.min_ratings, rng,
+                              "validation")
     is_new = train["userId"].isin(held_out).to_numpy()
     known = train[~is_new]
     target = np.zeros(len(known), dtype=bool)

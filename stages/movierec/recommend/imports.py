@@ -24,9 +24,11 @@ def parse_rate(argument: str, catalog: Catalog) -> tuple[int, float]:
     return catalog.find(title), check_rating(rating, f"--rate {argument!r}")
 
 
-def read_import(path: Path, catalog: Catalog) -> tuple[list[tuple[int, float]], list[str]]:
+def read_import(path: Path, catalog: Catalog
+                ) -> tuple[list[tuple[int, float, str | None]], list[str]]:
     """Ratings from a MovieLens-style CSV (movieId, rating) or a Letterboxd export (Name, Year,
-    Rating); returns them and the rows that were skipped, with the reason."""
+    Rating, and Date: when it was rated); returns them as (movieId, rating, when or None) and the
+    rows that were skipped, with the reason."""
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except FileNotFoundError:
@@ -55,32 +57,33 @@ def read_import(path: Path, catalog: Catalog) -> tuple[list[tuple[int, float]], 
         except (UserInputError, ValueError) as error:
             skipped.append(f"{where}: {error}")
             continue
-        ratings.append((movie, value))
+        when = row.get("Date") if kind == "letterboxd" else None
+        ratings.append((movie, value, when or None))
     return ratings, skipped
 
 
 def ratings_to_add(rate: list[str], import_file: Path | None,
-                   catalog: Catalog) -> list[tuple[int, float, str]]:
-    """(movieId, rating, how) of every ``--rate`` argument and every importable row of
+                   catalog: Catalog) -> list[tuple[int, float, str, str | None]]:
+    """(movieId, rating, how, when) of every ``--rate`` argument and every importable row of
     ``import_file``; an unknown or ambiguous ``--rate`` title stops everything, a bad import row
     is skipped and reported on stderr."""
-    additions = [(*parse_rate(argument, catalog), "cli") for argument in rate]
+    additions = [(*parse_rate(argument, catalog), "cli", None) for argument in rate]
     if import_file is not None:
         imported, skipped = read_import(import_file, catalog)
         for line in skipped:
             print(f"skipped {line}", file=sys.stderr)
-        additions += [(movie, rating, "import") for movie, rating in imported]
+        additions += [(movie, rating, "import", when) for movie, rating, when in imported]
     return additions
 
 
-def add_ratings(profile: Profile, additions: list[tuple[int, float, str]], catalog: Catalog
-                ) -> list[str]:
+def add_ratings(profile: Profile, additions: list[tuple[int, float, str, str | None]],
+                catalog: Catalog) -> list[str]:
     """Rate each addition in ``profile``; a line per ``--rate`` saying which movie its title
     matched and which rating it replaces, if any."""
     lines = []
-    for movie, rating, how in additions:
+    for movie, rating, how, when in additions:
         before = profile.ratings.get(movie)
-        profile.rate(movie, rating, how)
+        profile.rate(movie, rating, how, when)
         if how == "cli":
             replaced = "" if before is None else f" (replaces {before['rating']:g})"
             lines.append(f"{catalog.movies.at[movie, 'title']}: {rating:g}{replaced}")

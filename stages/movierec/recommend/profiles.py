@@ -53,9 +53,10 @@ class Profile:
     ratings: dict[int, dict] = field(default_factory=dict)
     skipped: set[int] = field(default_factory=set)
 
-    def rate(self, movie_id: int, rating: float, how: str) -> None:
+    def rate(self, movie_id: int, rating: float, how: str, when: str | None = None) -> None:
+        """Record a rating given ``how``, ``when`` (ISO date or time; default: now)."""
         self.ratings[int(movie_id)] = {"movieId": int(movie_id), "rating": float(rating),
-                                       "when": now(), "how": how}
+                                       "when": when or now(), "how": how}
 
     def to_json(self) -> str:
         entries = [self.ratings[movie] for movie in sorted(self.ratings)]

@@ -37,3 +37,5 @@ def test_held_out_users_are_seeded_and_have_enough_ratings():
     assert held.tolist() == hold_out_users(user_ids, 2, 6, np.random.default_rng(3)).tolist()
     with pytest.raises(UserInputError, match=r"newuser\.users = 3 is more than half of the 5 users"):
         hold_out_users(user_ids, 3, 6, np.random.default_rng(3))
+    with pytest.raises(UserInputError, match=r"validation\.users = 3 .* validation\.min_ratings"):
+        hold_out_users(user_ids, 3, 6, np.random.default_rng(3), "validation")
