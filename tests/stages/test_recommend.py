@@ -372,3 +372,27 @@ def test_onboarding_spreads_over_decades_and_genres(recommender):
     counts = recommender.model.items_.movie_count[recommender.model.movie_index(
         asked.index.to_numpy())]
     assert (counts >= 20).all()  # still movies most people know
+
+
+def test_subcommands_rate_import_show_list_and_session(trained, tmp_path):
+    rated = recommend_cli(trained, tmp_path, "rate", "--profile", "uma", "Heat (1995)=4.5",
+                          "Termnator 2=5", "--top", "3")
+    assert rated.returncode == 0, rated.stderr
+    assert "Terminator 2: Judgment Day (1991): 5" in rated.stderr and "saved 2 ratings" in rated.stderr
+    assert rated.stdout.count("★") == 3  # a table, without asking anything
+    (tmp_path / "more.csv").write_text("userId,movieId,rating,timestamp\n1,1,4.0,1\n")
+    imported = recommend_cli(trained, tmp_path, "import", "--profile", "uma", tmp_path / "more.csv",
+                             "--format", "json", "--top", "2")
+    assert imported.returncode == 0, imported.stderr
+    assert "(3 in all)" in imported.stderr and len(json.loads(imported.stdout)) == 2
+    shown = recommend_cli(trained, tmp_path, "show", "--profile", "uma", "--format", "csv",
+                          "--out", tmp_path / "uma.csv")
+    assert shown.returncode == 0 and len((tmp_path / "uma.csv").read_text().splitlines()) == 11
+    listed = recommend_cli(trained, tmp_path, "list")
+    assert listed.returncode == 0 and listed.stdout.strip() == "uma  (3 ratings)"
+    session = recommend_cli(trained, tmp_path, "session", "--profile", "uma", "--top", "2",
+                            stdin="d\nq\n")
+    assert session.returncode == 0, session.stderr
+    assert "Phase 1" in session.stdout and "Your top 2" in session.stdout
+    missing = recommend_cli(trained, tmp_path, "show")
+    assert missing.returncode == 2 and "--profile" in missing.stderr
