@@ -41,7 +41,7 @@ from movierec.evaluation.validation import validation_split
 from movierec.io import atomic_path
 from movierec.model.estimator import load_model
 from movierec.params import NewuserParams, Params, read_params
-from movierec.ranking.item_model import covered_movies, ease_weights, gram
+from movierec.ranking.item_model import covered_movies, covered_positions, ease_weights, gram
 from movierec.ranking.lists import liked_matrix, mask_and_select, row_sets
 
 PEERS = {
@@ -229,8 +229,7 @@ class RankingPeers:
         self.covered = covered_movies(self.counts, params.rank)
         self.rated = sparse.csr_matrix((np.ones(len(user_idx)), (user_idx, movie_idx)),
                                        shape=(user_idx.max() + 1, self.n_movies))
-        column = np.full(self.n_movies, -1)
-        column[self.covered] = np.arange(len(self.covered))
+        column = covered_positions(self.covered, self.n_movies)
         kept = column[movie_idx] >= 0
         self.gram = gram(user_idx[kept], column[movie_idx][kept], user_idx.max() + 1,
                          len(self.covered))

@@ -41,7 +41,12 @@ from movierec.evaluation.refit import refit  # noqa: E402
 from movierec.evaluation.validation import validation_split  # noqa: E402
 from movierec.features.movie_features import MovieFeatures  # noqa: E402
 from movierec.params import RankParams, read_params  # noqa: E402
-from movierec.ranking.item_model import covered_movies, ease_weights, gram  # noqa: E402
+from movierec.ranking.item_model import (  # noqa: E402
+    covered_movies,
+    covered_positions,
+    ease_weights,
+    gram,
+)
 from movierec.ranking.lists import (  # noqa: E402
     RankComponents,
     Ranker,
@@ -119,8 +124,7 @@ def ease_references(fit: pd.DataFrame, model, rank: RankParams, found: list[Sett
     user_idx = np.unique(fit["userId"].to_numpy(), return_inverse=True)[1]
     movie_idx = model.movie_index(fit["movieId"].to_numpy())
     covered = covered_movies(np.bincount(movie_idx, minlength=n_movies), rank)
-    column = np.full(n_movies, -1)
-    column[covered] = np.arange(len(covered))
+    column = covered_positions(covered, n_movies)
     kept = column[movie_idx] >= 0
     liked = kept & (fit["rating"].to_numpy() >= rank.relevant_rating)
     grams = {"rated": gram(user_idx[kept], column[movie_idx[kept]], user_idx.max() + 1,

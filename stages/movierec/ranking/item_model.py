@@ -46,6 +46,14 @@ def covered_movies(rating_counts: np.ndarray, params: RankParams) -> np.ndarray:
     return eligible
 
 
+def covered_positions(covered: np.ndarray, n_movies: int) -> np.ndarray:
+    """Each of the ``n_movies`` movies' (model order) position among ``covered``; -1 if not
+    covered."""
+    column = np.full(n_movies, -1)
+    column[covered] = np.arange(len(covered))
+    return column
+
+
 def gram(user_idx: np.ndarray, column: np.ndarray, n_users: int, n_columns: int) -> np.ndarray:
     """``X'X`` of the binary users x columns matrix with a 1 at each (user, column) pair: how many
     users have each pair of columns (exact integers, stored as floats)."""
@@ -82,6 +90,12 @@ class ItemModel:
     liked_scale: np.ndarray
     n_movies: int
 
+    def positions(self, movie_idx: np.ndarray) -> np.ndarray:
+        """Each movie's (model order; -1: unknown) column in the item model, -1 if not covered."""
+        movie_idx = np.asarray(movie_idx)
+        column = covered_positions(self.movies, self.n_movies)
+        return np.where(movie_idx >= 0, column[np.maximum(movie_idx, 0)], -1)
+
     def profile_matrices(self, rows: np.ndarray, movie_idx: np.ndarray, ratings: np.ndarray,
                          n_rows: int
                          ) -> tuple[sparse.csr_matrix, ...]:
@@ -90,9 +104,7 @@ class ItemModel:
         by ``rank.disliked_weight`` when ranking); the liked model's ``rating - LIKED_CENTER``
         times the movie's liked scale; the plain liked model's ``rating - LIKED_CENTER``.
         Movies the model does not cover are left out."""
-        column = np.full(self.n_movies, -1)
-        column[self.movies] = np.arange(len(self.movies))
-        position = np.where(movie_idx >= 0, column[np.maximum(movie_idx, 0)], -1)
+        position = self.positions(movie_idx)
         keep = position >= 0
         ratings = np.asarray(ratings, dtype=float)[keep]
         rows, position = rows[keep], position[keep]
@@ -113,9 +125,7 @@ def fit_item_model(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: np.ndar
     of the model's order)."""
     counts = np.bincount(movie_idx, minlength=n_movies)
     movies = covered_movies(counts, params)
-    column = np.full(n_movies, -1)
-    column[movies] = np.arange(len(movies))
-    position = column[movie_idx]
+    position = covered_positions(movies, n_movies)[movie_idx]
     kept = position >= 0
     users = np.unique(user_idx[kept], return_inverse=True)[1]
     liked = np.asarray(ratings)[kept] >= params.relevant_rating

@@ -230,10 +230,9 @@ class Ranker:
         params = params or self.params
         pool_size = max(params.candidates, n)
         pool = mask_and_select(self.combine(parts, params), rows, movie_idx, pool_size, exclude)
-        column = np.full(self.items.n_movies, -1)
-        column[self.items.movies] = np.arange(len(self.items.movies))
         found = pool >= 0
-        predicted = np.take_along_axis(parts.predicted, np.where(found, column[pool], 0), axis=1)
+        predicted = np.take_along_axis(parts.predicted,
+                                       np.where(found, self.items.positions(pool), 0), axis=1)
         weight = self.weights(parts.size, params)
         order = -np.arange(pool.shape[1])[None, :] / params.candidates + weight["rerank"] * predicted
         order[~found] = -np.inf
@@ -259,11 +258,8 @@ class Ranker:
         size = np.array([float(len(movie_idx))])
         weight = self.weights(size)
         liked_w, co_rating_w = weight["liked"], weight["co_rating"]
-        column = np.full(self.items.n_movies, -1)
-        column[self.items.movies] = np.arange(len(self.items.movies))
         known = movie_idx >= 0
-        source = np.where(known, column[np.maximum(movie_idx, 0)], -1)
-        target = column[listed]
+        source, target = self.items.positions(movie_idx), self.items.positions(listed)
         covered = source >= 0
         contribution = np.zeros((len(movie_idx), len(listed)))
         inputs = ((np.asarray(ratings, dtype=float)[covered] - LIKED_CENTER)

@@ -13,6 +13,7 @@ Without a subcommand the flags decide, as before: ``--profile NAME`` alone is a 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from movierec.cli import parser_for
@@ -21,12 +22,15 @@ from movierec.paths import DVC_LOCK, MODEL, PARAMS, PROFILES, RANK_MODEL, TMDB_C
 COMMANDS = ("session", "rate", "import", "show", "list")
 
 
-def _shared(parser: argparse.ArgumentParser, defaults: bool) -> None:
-    """Where the models, data and profiles are; ``defaults`` on the main parser only, so that a
+def _defaults(given: bool) -> Callable[[object], object]:
+    """A default for the main parser's options; none (SUPPRESS) for a subcommand's, so that a
     subcommand does not overwrite what was given before it."""
-    def default(value: object) -> object:
-        return value if defaults else argparse.SUPPRESS
+    return (lambda value: value) if given else (lambda value: argparse.SUPPRESS)
 
+
+def _shared(parser: argparse.ArgumentParser, defaults: bool) -> None:
+    """Where the models, data and profiles are (``defaults``: see :func:`_defaults`)."""
+    default = _defaults(defaults)
     parser.add_argument("--model", type=Path, default=default(MODEL),
                         help=f"the rating model (default: {MODEL})")
     parser.add_argument("--rank-model", type=Path, default=default(RANK_MODEL),
@@ -48,9 +52,7 @@ def _shared(parser: argparse.ArgumentParser, defaults: bool) -> None:
 
 def _listing(parser: argparse.ArgumentParser, defaults: bool) -> None:
     """What a list holds."""
-    def default(value: object) -> object:
-        return value if defaults else argparse.SUPPRESS
-
+    default = _defaults(defaults)
     parser.add_argument("--top", type=int, default=default(None),
                         help="how many recommendations (default: recommend.top_n)")
     parser.add_argument("--min-year", type=int, default=default(None),
@@ -61,9 +63,8 @@ def _listing(parser: argparse.ArgumentParser, defaults: bool) -> None:
 
 
 def _output(parser: argparse.ArgumentParser, defaults: bool) -> None:
-    def default(value: object) -> object:
-        return value if defaults else argparse.SUPPRESS
-
+    """Where the list goes."""
+    default = _defaults(defaults)
     parser.add_argument("--format", choices=["table", "csv", "json"], default=default(None),
                         help="print recommendations in this form, without asking anything")
     parser.add_argument("--out", type=Path, default=default(None),
