@@ -141,6 +141,7 @@ class TrainParams:
     neighbors: int = param(100, integer(1))
     neighbor_shrinkage: float = param(100.0, number(0))
     neighbor_damping: float = param(1.0, number(0, open_low=True))
+    neighbor_max_per_user: int = param(0, integer(0))
     small_profile_share: float = param(0.5, number(0, 1))
     small_profile_max: int = param(60, integer(3))
 

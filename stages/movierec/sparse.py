@@ -1,5 +1,5 @@
-"""Sparse building blocks: users x movies matrices from rating lists, top-k per row, row scaling,
-row-wise dot products with sparse weights."""
+"""Sparse building blocks: users x movies matrices from rating lists, row scaling, row-wise dot
+products with sparse weights, a reproducible sample of each row."""
 
 from __future__ import annotations
 
@@ -19,30 +19,6 @@ def by_user(user_idx: np.ndarray, movie_idx: np.ndarray, values: np.ndarray, n_u
     np.cumsum(np.bincount(user_idx, minlength=n_users), out=indptr[1:])
     return sparse.csr_matrix((values, movie_idx.astype(index_dtype, copy=False), indptr),
                              shape=(n_users, n_movies))
-
-
-def strongest_per_row(row: np.ndarray, col: np.ndarray, values: np.ndarray,
-                      shape: tuple[int, int], k: int) -> sparse.csr_matrix:
-    """Keep the ``k`` largest ``|values|`` of each row, off the diagonal; ties keep lower columns.
-
-    Entries must be grouped by row with ascending columns (canonical CSR order).
-    """
-    keep = (row != col) & (values != 0)
-    row, col, values = row[keep], col[keep], values[keep]
-    per_row = np.bincount(row, minlength=shape[0])
-    chosen = np.repeat(per_row <= k, per_row)  # short rows keep everything
-    ends = np.cumsum(per_row)
-    strength = np.abs(values)
-    for r in np.flatnonzero(per_row > k):  # a loop over movies, not ratings
-        start = ends[r] - per_row[r]
-        segment = strength[start:ends[r]]
-        kth = np.partition(segment, len(segment) - k)[len(segment) - k]
-        above = segment > kth
-        ties = np.flatnonzero(segment == kth)[: k - int(above.sum())]
-        above[ties] = True
-        chosen[start:ends[r]] = above
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(row[chosen], minlength=shape[0]))])
-    return sparse.csr_matrix((values[chosen], col[chosen], indptr), shape=shape)
 
 
 def row_normalize(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
@@ -78,3 +54,33 @@ def row_dot(dense_by_user: np.ndarray, weights: np.ndarray | sparse.csr_matrix,
             movie_idx, base = movie_idx[longer], base[longer]
         out[rows] += values[t].take(movie_idx) * flat.take(base + columns[t].take(movie_idx))
     return out
+
+
+def _unit_hash(keys: np.ndarray, seed: int) -> np.ndarray:
+    """A uniform number in [0, 1) per integer key (splitmix64: exact integer arithmetic, the
+    same on every machine)."""
+    with np.errstate(over="ignore"):
+        z = keys.astype(np.uint64) + np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+    return (z >> np.uint64(11)).astype(np.float64) / float(2**53)
+
+
+def about_per_row(matrix: sparse.csr_matrix, about: int, seed: int) -> sparse.csr_matrix:
+    """About ``about`` entries of each row (all of a shorter row; 0: the whole matrix).
+
+    Entry ``(r, c)`` of a row with ``n`` entries is kept if a hash of ``(r, c, seed)`` is below
+    ``about / n``: an entry kept from a row is kept from any subset of that row holding it (the
+    folds of a fit sample alike).
+    """
+    if about == 0:
+        return matrix
+    per_row = np.diff(matrix.indptr)
+    row = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), per_row)
+    keys = row * np.int64(matrix.shape[1]) + matrix.indices
+    share = about / np.maximum(per_row, 1)
+    kept = _unit_hash(keys, seed) < share[row]
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(row[kept], minlength=matrix.shape[0]))])
+    return sparse.csr_matrix((matrix.data[kept], matrix.indices[kept], indptr),
+                             shape=matrix.shape)

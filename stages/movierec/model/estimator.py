@@ -39,8 +39,8 @@ class RatingModel:
 
     The hyperparameters are the ``train`` section of params.yaml (:class:`TrainParams`, whose
     defaults they share): ``alpha`` (Ridge penalty), ``folds`` (out-of-fold encoding),
-    ``max_samples`` (-1: every training rating), ``seed``, ``content`` (TF-IDF and year columns in
-    the Ridge), the :class:`EvidenceConfig` fields, ``small_profile_share`` and
+    ``max_samples`` (-1: every training rating), ``seed`` (also of the similarities' sample),
+    ``content`` (TF-IDF and year columns in the Ridge), the :class:`EvidenceConfig` fields, ``small_profile_share`` and
     ``small_profile_max`` (simulated new-user profiles, see :func:`out_of_fold_features`).
     """
 
@@ -54,6 +54,7 @@ class RatingModel:
                  neighbors: int = _DEFAULT.neighbors,
                  neighbor_shrinkage: float = _DEFAULT.neighbor_shrinkage,
                  neighbor_damping: float = _DEFAULT.neighbor_damping,
+                 neighbor_max_per_user: int = _DEFAULT.neighbor_max_per_user,
                  small_profile_share: float = _DEFAULT.small_profile_share,
                  small_profile_max: int = _DEFAULT.small_profile_max) -> None:
         self.alpha = alpha
@@ -69,6 +70,7 @@ class RatingModel:
         self.neighbors = neighbors
         self.neighbor_shrinkage = neighbor_shrinkage
         self.neighbor_damping = neighbor_damping
+        self.neighbor_max_per_user = neighbor_max_per_user
         self.small_profile_share = small_profile_share
         self.small_profile_max = small_profile_max
 

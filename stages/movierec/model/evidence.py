@@ -34,7 +34,8 @@ from scipy import sparse
 from tqdm import tqdm
 
 from movierec import numerics
-from movierec.sparse import by_user, row_dot, strongest_per_row
+from movierec.kernels import neighbor_sums, top_k_pairs
+from movierec.sparse import about_per_row, by_user, row_dot
 
 PROGRESS_ROWS = 2_000_000  # fits on more training ratings than this show progress
 SMALLEST_PROFILE = 3  # simulated profiles hold from this many ratings to small_profile_max
@@ -65,13 +66,16 @@ class EvidenceConfig:
     neighbors: int
     neighbor_shrinkage: float
     neighbor_damping: float
+    neighbor_max_per_user: int
+    seed: int
 
     @classmethod
     def biases_only(cls, damping: float) -> EvidenceConfig:
         """Damped biases and counts, no other feature group (the bias baseline's evidence)."""
         return cls(damping=damping, genre_affinity=False, tag_affinity=False,
                    item_neighbors=False, affinity_damping=1.0, neighbors=1,
-                   neighbor_shrinkage=0.0, neighbor_damping=1.0)
+                   neighbor_shrinkage=0.0, neighbor_damping=1.0, neighbor_max_per_user=0,
+                   seed=0)
 
     @property
     def feature_names(self) -> list[str]:
@@ -139,36 +143,14 @@ def user_evidence(items: ItemEvidence, user_idx: np.ndarray, movie_idx: np.ndarr
     )
 
 
-def _co_rating_counts(residuals: sparse.csr_matrix,
-                      products: sparse.csr_matrix) -> np.ndarray:
-    """How many users rated both movies, for each stored entry of ``products``."""
-    rated = residuals.copy()
-    rated.data = np.ones_like(rated.data)
-    counts = rated.T.tocsr() @ rated  # CSR x CSR: no CSC product converted afterwards
-    counts.sort_indices()
-    if np.array_equal(counts.indptr, products.indptr) and np.array_equal(counts.indices,
-                                                                          products.indices):
-        return counts.data
-    # a residual product summed to exactly 0 and was not stored: align on (row, col) keys
-    n = np.int64(products.shape[1])
-    count_keys = np.repeat(np.arange(n), np.diff(counts.indptr)) * n + counts.indices
-    product_keys = np.repeat(np.arange(n), np.diff(products.indptr)) * n + products.indices
-    return counts.data[np.searchsorted(count_keys, product_keys)]
-
-
-def item_similarity(residuals: sparse.csr_matrix, neighbors: int,
-                    shrinkage: float) -> sparse.csr_matrix:
-    """Each movie's ``neighbors`` most similar movies: residual cosine, shrunk by co-rating count."""
-    products = residuals.T.tocsr() @ residuals
-    products.sort_indices()
-    co_counts = _co_rating_counts(residuals, products)
-    row = np.repeat(np.arange(products.shape[0]), np.diff(products.indptr))
-    col = products.indices
+def item_similarity(residuals: sparse.csr_matrix, neighbors: int, shrinkage: float,
+                    max_per_user: int = 0, seed: int = 0) -> sparse.csr_matrix:
+    """Each movie's ``neighbors`` most similar movies: residual cosine, shrunk by co-rating count,
+    from about ``max_per_user`` residuals of each user (0: all;
+    :func:`movierec.sparse.about_per_row`)."""
+    residuals = about_per_row(residuals, max_per_user, seed)
     norms = np.sqrt(np.asarray(residuals.multiply(residuals).sum(axis=0)).ravel())
-    denominator = norms[row] * norms[col]
-    similarity = np.divide(products.data, denominator, out=np.zeros_like(products.data),
-                           where=denominator > 0) * co_counts / (co_counts + shrinkage)
-    return strongest_per_row(row, col, similarity, products.shape, neighbors)
+    return top_k_pairs(residuals, norms, norms, shrinkage, neighbors)
 
 
 def fit_movie_biases(movie_idx: np.ndarray, ratings: np.ndarray, n_movies: int,
@@ -195,7 +177,8 @@ def fit_item_evidence(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: np.n
                                   config, genre_affinity=False, tag_affinity=False))
     if config.item_neighbors:
         items.similarity = item_similarity(users.residuals, config.neighbors,
-                                           config.neighbor_shrinkage)
+                                           config.neighbor_shrinkage,
+                                           config.neighbor_max_per_user, config.seed)
     if profiles is not None:
         users = user_evidence(items, user_idx[profiles], movie_idx[profiles], ratings[profiles],
                               n_users, genres, tokens, config)
@@ -205,20 +188,7 @@ def fit_item_evidence(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: np.n
 def neighbor_scores(items: ItemEvidence, users: UserEvidence, user_idx: np.ndarray,
                     movie_idx: np.ndarray, damping: float) -> tuple[np.ndarray, np.ndarray]:
     """Similarity-weighted mean residual of the user on the query movie's neighbours, and support."""
-    selected = items.similarity[movie_idx]
-    query = np.repeat(np.arange(len(movie_idx)), np.diff(selected.indptr))
-    n_movies = users.residuals.shape[1]
-    evidence = users.residuals.tocoo()
-    keys = evidence.row.astype(np.int64) * n_movies + evidence.col
-    order = np.argsort(keys)
-    keys, values = keys[order], evidence.data[order]
-    wanted = user_idx[query].astype(np.int64) * n_movies + selected.indices
-    position = np.clip(np.searchsorted(keys, wanted), 0, max(len(keys) - 1, 0))
-    found = keys[position] == wanted if len(keys) else np.zeros(len(wanted), dtype=bool)
-    weight = selected.data[found]
-    numerator = np.bincount(query[found], weight * values[position[found]],
-                            minlength=len(movie_idx))
-    support = np.bincount(query[found], np.abs(weight), minlength=len(movie_idx))
+    numerator, support = neighbor_sums(users.residuals, items.similarity, user_idx, movie_idx)
     return numerator / (support + damping), support
 
 
