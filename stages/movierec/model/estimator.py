@@ -40,8 +40,9 @@ class RatingModel:
     The hyperparameters are the ``train`` section of params.yaml (:class:`TrainParams`, whose
     defaults they share): ``alpha`` (Ridge penalty), ``folds`` (out-of-fold encoding),
     ``max_samples`` (-1: every training rating), ``seed`` (also of the similarities' sample),
-    ``content`` (TF-IDF and year columns in the Ridge), the :class:`EvidenceConfig` fields, ``small_profile_share`` and
-    ``small_profile_max`` (simulated new-user profiles, see :func:`out_of_fold_features`).
+    ``content`` (TF-IDF and year columns in the Ridge), the :class:`EvidenceConfig` fields,
+    ``small_profile_share`` and ``small_profile_max`` (simulated new-user profiles, see
+    :func:`out_of_fold_features`).
     """
 
     def __init__(self, *, alpha: float = _DEFAULT.alpha, folds: int = _DEFAULT.folds,
