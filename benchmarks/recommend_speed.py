@@ -19,7 +19,6 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +27,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "stages"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from generate import FULL, generate  # noqa: E402
-from scale import LARGE_DATA  # noqa: E402
 
 from movierec.data.movielens import load_movies, load_ratings, load_tags  # noqa: E402
 from movierec.features.movie_features import build_movie_features  # noqa: E402
@@ -99,10 +97,8 @@ def main() -> None:
             ratings = load_ratings(data)
             features = build_movie_features(load_movies(data), load_tags(data), ratings,
                                             params.features.max_features, min_df=1)
-            big = RatingModel(**(as_dict(params.train) | LARGE_DATA["train"])).fit(ratings,
-                                                                                 features)
-            settings = replace(params.similar, **LARGE_DATA["similar"])
-            big_rank = fit_rank_model(ratings, big.movie_ids_, params.rank, settings)
+            big = RatingModel(**as_dict(params.train)).fit(ratings, features)
+            big_rank = fit_rank_model(ratings, big.movie_ids_, params.rank, params.similar)
             big_recommender = Recommender(big, Ranker.of(big_rank, big, params.rank),
                                           Catalog.load(data, big))
             report(f"{args.movies} movies, {len(ratings)} ratings",

@@ -1,11 +1,13 @@
 """The whole pipeline at ml-latest scale on generated data: wall time and peak memory per stage.
 
-    python benchmarks/scale.py --scale 1.0 --work /tmp/scale      # 33.8M ratings (~10 min)
-    python benchmarks/scale.py --scale 0.01 --work /tmp/small     # the same code, seconds
+    python benchmarks/scale.py --scale 1.0 --work /tmp/scale --runs 3   # 33.8M ratings
+    python benchmarks/scale.py --scale 0.01 --work /tmp/small           # the same code, seconds
 
 It generates ml-latest-shaped CSVs (``benchmarks/generate.py``), copies the project into
-``--work`` with them as a bundled variant, sets the large-data params (``LARGE_DATA``, see the
-README), and runs one ``dvc repro`` of the whole pipeline, as a user would. Each stage's wall time
+``--work`` with them as a bundled variant (the committed params.yaml, only ``data.variant``
+changed), and runs ``dvc repro`` of the whole pipeline as a user would, ``--runs`` times (each
+later run with ``--force``): each stage's median and the spread of the whole runs are printed,
+with each stage's seconds per million ratings (how its cost grows). Each stage's wall time
 runs from DVC's "Running stage" line to the next one (so it includes DVC's own work for the stage:
 hashing, caching, writing dvc.lock); its peak memory is the largest total resident memory of the
 DVC process and everything it started, sampled from /proc (Linux). Then, measured in the same run
@@ -23,6 +25,7 @@ import os
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -37,10 +40,7 @@ from movierec.io import file_digest  # noqa: E402
 
 RUNNING = re.compile(r"^Running stage '([^']+)'")
 PAGE_GB = os.sysconf("SC_PAGE_SIZE") / 2**30
-# params for ml-latest-sized data: the pairwise feature groups are off (see the README)
-LARGE_DATA = {"train": {"tag_affinity": False, "item_neighbors": False, "folds": 2},
-              "similar": {"max_per_user": 10}}
-TARGETS = {"interactions": 30, "features": 10, "train": 20}
+TARGETS = {"interactions": 30, "features": 10, "train": 40}
 
 
 def copy_project(destination: Path) -> None:
@@ -104,10 +104,10 @@ def tree_resident_gb(root: int) -> float:
     return total * PAGE_GB
 
 
-def run_pipeline(project: Path, log: Path) -> list[dict]:
+def run_pipeline(project: Path, log: Path, force: bool) -> list[dict]:
     """One ``dvc repro`` in ``project``: each stage's wall seconds and peak GB, in run order."""
-    process = subprocess.Popen(["dvc", "repro"], cwd=project, stdout=subprocess.PIPE,
-                               stderr=log.open("w"), text=True, bufsize=1,
+    process = subprocess.Popen(["dvc", "repro"] + (["--force"] if force else []), cwd=project,
+                               stdout=subprocess.PIPE, stderr=log.open("w"), text=True, bufsize=1,
                                env=os.environ | {"PYTHONUNBUFFERED": "1"})
     stages: list[dict] = []
     done = threading.Event()
@@ -192,6 +192,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="share of ml-latest's size")
     parser.add_argument("--work", type=Path, required=True, help="an empty working directory")
     parser.add_argument("--data", type=Path, help="generated CSVs to reuse (else generated)")
+    parser.add_argument("--runs", type=int, default=1, help="whole dvc repro runs (spread)")
     parser.add_argument("--sklearn-rows", type=int, default=2_000_000,
                         help="rows of the explicit design matrix scikit-learn's Ridge gets")
     args = parser.parse_args()
@@ -212,26 +213,33 @@ def main() -> None:
     bundle(data, project / "data" / "bundled" / variant)
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["data"]["variant"] = variant
-    for section, values in LARGE_DATA.items():
-        params[section].update(values)
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
-    print("dvc repro (the whole pipeline) ...", file=sys.stderr, flush=True)
-    rows = run_pipeline(project, args.work / "dvc_repro.log")
-    print(f"\n{'stage':<18}{'wall s':>8}{'peak GB':>9}  target")
-    for row in rows:
-        target = f"<= {TARGETS[row['stage']]} s" if row["stage"] in TARGETS else ""
-        print(f"{row['stage']:<18}{row['seconds']:>8.1f}{row['peak_gb']:>9.2f}  {target}")
-    # fetching the data is not part of the pipeline's target
-    total = sum(row["seconds"] for row in rows if row["stage"] != "download")
-    evaluation = sum(r["seconds"] for r in rows if r["stage"] in {"evaluate", "evaluate_ranking"})
-    peak = max(r["peak_gb"] for r in rows)
-    print(f"{'evaluate (both)':<18}{evaluation:>8.1f}{'':>9}  <= 60 s")
-    print(f"{'dvc repro':<18}{total:>8.1f}{peak:>9.2f}  <= 180 s, <= 6 GB "
-          f"(all stages but download)", flush=True)
-
+    runs = []
+    for run in range(args.runs):
+        print(f"dvc repro (the whole pipeline), run {run + 1} of {args.runs} ...", file=sys.stderr,
+              flush=True)
+        runs.append(run_pipeline(project, args.work / f"dvc_repro_{run + 1}.log", force=run > 0))
     summary = json.loads((project / "data" / "prepared" / "summary.json").read_text())
     n_train = summary["train"]
+    millions = summary["interactions"] / 1e6
+    rows = [{"stage": stage["stage"],
+             "seconds": statistics.median(r[k]["seconds"] for r in runs),
+             "peak_gb": max(r[k]["peak_gb"] for r in runs)} for k, stage in enumerate(runs[0])]
+    print(f"\n{millions:.2f}M ratings, {args.runs} run(s); median per stage")
+    print(f"{'stage':<18}{'wall s':>8}{'s / 1M':>8}{'peak GB':>9}  target")
+    for row in rows:
+        target = f"<= {TARGETS[row['stage']]} s" if row["stage"] in TARGETS else ""
+        print(f"{row['stage']:<18}{row['seconds']:>8.1f}{row['seconds'] / millions:>8.2f}"
+              f"{row['peak_gb']:>9.2f}  {target}")
+    # fetching the data is not part of the pipeline's target
+    totals = [sum(row["seconds"] for row in run if row["stage"] != "download") for run in runs]
+    peak = max(r["peak_gb"] for r in rows)
+    spread = f" (runs: {', '.join(f'{t:.0f}' for t in totals)} s)" if len(runs) > 1 else ""
+    print(f"{'dvc repro':<18}{statistics.median(totals):>8.1f}"
+          f"{statistics.median(totals) / millions:>8.2f}{peak:>9.2f}  <= 180 s, <= 8 GB "
+          f"(all stages but download){spread}", flush=True)
+
     sample = min(args.sklearn_rows, n_train)
     print(f"\nRidge fits, same training split ({n_train:,} ratings), each in a fresh process:")
     fits = {
@@ -251,7 +259,7 @@ def main() -> None:
     print(f"ratios: our fit on all {n_train:,} rows takes {ours / sklearn:.2f}x the time and "
           f"{ours_peak / sklearn_peak:.2f}x the memory of scikit-learn's Ridge on {sample:,} rows "
           f"({n_train / sample:.1f}x fewer rows); {ours / original:.2f}x the original's 200k fit")
-    (args.work / "scale.json").write_text(json.dumps({"stages": rows, "fits": {
+    (args.work / "scale.json").write_text(json.dumps({"stages": rows, "runs": runs, "fits": {
         name: {"seconds": round(s, 2), "peak_gb": round(g, 2)} for name, (s, g) in fits.items()},
         "train_ratings": n_train}, indent=1) + "\n")
 

@@ -22,7 +22,7 @@ def main() -> None:
         merged |= json.loads(path.read_text(encoding="utf-8"))
     chosen = headline(merged)
     write_text(args.out, json.dumps(chosen, indent=2) + "\n")  # in HEADLINE's order
-    print("\n".join(f"{name:<34} {value:.4f}" for name, value in chosen.items()))
+    print("\n".join(f"{name:<10} {value:.4f}" for name, value in chosen.items()))
 
 
 if __name__ == "__main__":

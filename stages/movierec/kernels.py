@@ -166,3 +166,125 @@ def neighbor_sums(evidence: sparse.csr_matrix, neighbors: sparse.csr_matrix,
                    np.asarray(user_idx, dtype=np.int64), np.asarray(movie_idx, dtype=np.int64),
                    evidence.shape[1], numerator, support)
     return numerator, support
+
+
+@numba.njit(nogil=True, cache=True)
+def _pair_counts(user_ptr, user_columns, column_ptr, column_users, counts):
+    n_columns = len(column_ptr) - 1
+    next_entry = user_ptr[:-1].copy()  # per user: its entry of the current column
+    for i in range(n_columns):  # row i of the upper triangle, accumulated in place (in cache)
+        row = counts[i]
+        for a in range(column_ptr[i], column_ptr[i + 1]):
+            user = column_users[a]
+            for b in range(next_entry[user], user_ptr[user + 1]):
+                row[user_columns[b]] += 1.0
+            next_entry[user] += 1
+
+
+def pair_counts(by_user: sparse.csr_matrix) -> np.ndarray:
+    """``X'X`` of the binary users x columns ``by_user`` as a dense matrix: how many users have
+    each pair of columns (exact integers, as floats), without the sparse product's intermediate.
+    Row ``i`` of the upper triangle is summed in place, from each of its users' columns from
+    ``i`` on."""
+    by_user = sparse.csr_matrix((np.ones(by_user.nnz), by_user.indices.copy(),
+                                 by_user.indptr.copy()), shape=by_user.shape)
+    by_user.sort_indices()  # in place: on copies, not the caller's arrays
+    by_column = by_user.T.tocsr()
+    n = by_user.shape[1]
+    upper = np.zeros((n, n))
+    _pair_counts(by_user.indptr.astype(np.int64), by_user.indices.astype(np.int64),
+                 by_column.indptr.astype(np.int64), by_column.indices.astype(np.int64), upper)
+    counts = upper + upper.T
+    counts[np.diag_indices(n)] = np.diag(upper)
+    return counts
+
+
+@numba.njit(nogil=True, cache=True)
+def _gather_user(user, evidence_ptr, evidence_movies, evidence_values, token_ptr, token_columns,
+                 token_values, sums, weights):
+    """Add the user's evidence to ``sums`` (residual x token weight) and ``weights`` (token
+    weight), token by token, in CSR order."""
+    for b in range(evidence_ptr[user], evidence_ptr[user + 1]):
+        movie, residual = evidence_movies[b], evidence_values[b]
+        for c in range(token_ptr[movie], token_ptr[movie + 1]):
+            sums[token_columns[c]] += residual * token_values[c]
+            weights[token_columns[c]] += token_values[c]
+
+
+@numba.njit(nogil=True, cache=True)
+def _clear_user(user, evidence_ptr, evidence_movies, token_ptr, token_columns, sums, weights):
+    for b in range(evidence_ptr[user], evidence_ptr[user + 1]):
+        movie = evidence_movies[b]
+        for c in range(token_ptr[movie], token_ptr[movie + 1]):
+            sums[token_columns[c]] = 0.0
+            weights[token_columns[c]] = 0.0
+
+
+@numba.njit(nogil=True, cache=True)
+def _affinity_of_movie(movie, token_ptr, token_columns, token_values, sums, weights, damping):
+    total = 0.0
+    for c in range(token_ptr[movie], token_ptr[movie + 1]):
+        t = token_columns[c]
+        denominator = weights[t] + damping
+        if denominator > 0:
+            total += token_values[c] * (sums[t] / denominator)
+    return total
+
+
+@numba.njit(nogil=True, cache=True)
+def _affinities(evidence_ptr, evidence_movies, evidence_values, token_ptr, token_columns,
+                token_values, n_tokens, damping, user_idx, movie_idx, out):
+    sums, weights = np.zeros(n_tokens), np.zeros(n_tokens)
+    current = -1
+    for q in range(len(user_idx)):
+        if user_idx[q] != current:  # gather the user's evidence once per run of their rows
+            if current >= 0:
+                _clear_user(current, evidence_ptr, evidence_movies, token_ptr, token_columns,
+                            sums, weights)
+            current = user_idx[q]
+            _gather_user(current, evidence_ptr, evidence_movies, evidence_values, token_ptr,
+                         token_columns, token_values, sums, weights)
+        out[q] = _affinity_of_movie(movie_idx[q], token_ptr, token_columns, token_values, sums,
+                                    weights, damping)
+
+
+@numba.njit(nogil=True, cache=True)
+def _affinity_rows(evidence_ptr, evidence_movies, evidence_values, token_ptr, token_columns,
+                   token_values, n_tokens, damping, rows, out):
+    sums, weights = np.zeros(n_tokens), np.zeros(n_tokens)
+    for r in range(len(rows)):
+        _gather_user(rows[r], evidence_ptr, evidence_movies, evidence_values, token_ptr,
+                     token_columns, token_values, sums, weights)
+        for movie in range(out.shape[1]):
+            out[r, movie] = _affinity_of_movie(movie, token_ptr, token_columns, token_values,
+                                               sums, weights, damping)
+        _clear_user(rows[r], evidence_ptr, evidence_movies, token_ptr, token_columns, sums,
+                    weights)
+
+
+def _csr_arrays(matrix: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    matrix = sparse.csr_matrix(matrix)
+    return (matrix.indptr.astype(np.int64), matrix.indices.astype(np.int64),
+            matrix.data.astype(float))
+
+
+def affinities(evidence: sparse.csr_matrix, tokens: sparse.csr_matrix, damping: float,
+               user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
+    """Each (user, movie) query's affinity: the movie's token weights (movies x tokens
+    ``tokens``) times the user's damped mean evidence on each token, ``sum_j e_uj w_jt /
+    (sum_j w_jt + damping)`` over the movies ``j`` the user has evidence ``e_uj`` for (users x
+    movies ``evidence``). No users x tokens matrix: one token row at a time, fastest with the
+    queries grouped by user."""
+    out = np.zeros(len(user_idx))
+    _affinities(*_csr_arrays(evidence), *_csr_arrays(tokens), tokens.shape[1], float(damping),
+                np.asarray(user_idx, dtype=np.int64), np.asarray(movie_idx, dtype=np.int64), out)
+    return out
+
+
+def affinity_rows(evidence: sparse.csr_matrix, tokens: sparse.csr_matrix, damping: float,
+                  rows: np.ndarray) -> np.ndarray:
+    """:func:`affinities` of every movie for the users ``rows``: rows x movies."""
+    out = np.zeros((len(rows), tokens.shape[0]))
+    _affinity_rows(*_csr_arrays(evidence), *_csr_arrays(tokens), tokens.shape[1], float(damping),
+                   np.asarray(rows, dtype=np.int64), out)
+    return out

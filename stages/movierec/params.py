@@ -141,7 +141,7 @@ class TrainParams:
     neighbors: int = param(100, integer(1))
     neighbor_shrinkage: float = param(100.0, number(0))
     neighbor_damping: float = param(1.0, number(0, open_low=True))
-    neighbor_max_per_user: int = param(0, integer(0))
+    neighbor_max_pairs: int = param(2_000_000_000, integer(0))
     small_profile_share: float = param(0.5, number(0, 1))
     small_profile_max: int = param(60, integer(3))
 
@@ -150,7 +150,7 @@ class TrainParams:
 class SimilarParams:
     neighbors: int = param(100, integer(1))
     exponent: float = param(0.7, number(0, 1))
-    max_per_user: int = param(0, integer(0))
+    max_pairs: int = param(2_000_000_000, integer(0))
     seed: int = param(42, integer(0))
 
 
@@ -170,7 +170,7 @@ class RankParams:
     relevant_rating: float = param(4.0, number(0.5, 5.0))
     min_ratings: int = param(5, integer(1))
     max_users: int = param(2000, integer(1, also=(-1,)))
-    item_movies: int = param(10000, integer(1))
+    item_movies: int = param(5000, integer(1))
     rated_penalty: float = param(250.0, number(0, open_low=True))
     liked_penalty: float = param(25.0, number(0, open_low=True))
     liked_exponent: float = param(0.25, number(0, 1))
@@ -239,7 +239,8 @@ SECTIONS: dict[str, type] = {f.name: f.default_factory for f in dataclasses.fiel
 
 MOVED = {  # keys of earlier params files, and where they went
     "train.co_rating_exponent": "similar.exponent",
-    "train.co_rating_max_per_user": "similar.max_per_user",
+    "train.co_rating_max_per_user": "similar.max_pairs",
+    "similar.max_per_user": "similar.max_pairs",
 }
 
 

@@ -1,5 +1,5 @@
-"""Sparse building blocks: users x movies matrices from rating lists, row scaling, row-wise dot
-products with sparse weights, a reproducible sample of each row."""
+"""Sparse building blocks: users x movies matrices from rating lists, row scaling, reproducible
+samples of rows."""
 
 from __future__ import annotations
 
@@ -25,35 +25,6 @@ def row_normalize(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
     """Scale each row to sum 1 (rows of zeros stay zero)."""
     sums = np.asarray(matrix.sum(axis=1)).ravel()
     return sparse.diags(np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)) @ matrix
-
-
-def row_dot(dense_by_user: np.ndarray, weights: np.ndarray | sparse.csr_matrix,
-             user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
-    """``dense_by_user[u] . weights[m]`` for each (u, m) query row.
-
-    Each movie has few non-zero weights (its genres, its tokens): pass ``t`` adds the ``t``-th of
-    them for the rows whose movie has more than ``t``, so the work is the query rows' non-zeros,
-    not rows x columns.
-    """
-    weights = sparse.csr_matrix(weights)
-    per_row = np.diff(weights.indptr)
-    width = int(per_row.max(initial=0))
-    # slot t of every movie, contiguous: each pass gathers from two short 1-d arrays
-    columns = np.zeros((width, weights.shape[0]), dtype=np.int64)
-    values = np.zeros((width, weights.shape[0]))
-    movie = np.repeat(np.arange(weights.shape[0]), per_row)
-    slot = np.arange(weights.nnz) - np.repeat(weights.indptr[:-1], per_row)
-    columns[slot, movie], values[slot, movie] = weights.indices, weights.data
-    flat, n_columns = dense_by_user.ravel(), dense_by_user.shape[1]
-    out = np.zeros(len(user_idx))
-    rows, base = slice(None), user_idx.astype(np.int64) * n_columns
-    for t in range(width):
-        if t:  # keep the rows whose movie has a slot t
-            longer = np.flatnonzero(per_row.take(movie_idx) > t)
-            rows = longer if t == 1 else rows[longer]
-            movie_idx, base = movie_idx[longer], base[longer]
-        out[rows] += values[t].take(movie_idx) * flat.take(base + columns[t].take(movie_idx))
-    return out
 
 
 def _unit_hash(keys: np.ndarray, seed: int) -> np.ndarray:
@@ -84,3 +55,18 @@ def about_per_row(matrix: sparse.csr_matrix, about: int, seed: int) -> sparse.cs
     indptr = np.concatenate([[0], np.cumsum(np.bincount(row[kept], minlength=matrix.shape[0]))])
     return sparse.csr_matrix((matrix.data[kept], matrix.indices[kept], indptr),
                              shape=matrix.shape)
+
+
+def within_pairs(matrix: sparse.csr_matrix, max_pairs: int, seed: int) -> sparse.csr_matrix:
+    """The matrix, or if its rows' pairs (the sum of their entries squared: the work of ``X'X``)
+    exceed ``max_pairs`` (0: no limit), about the largest number of entries of each row that
+    keeps them within it (:func:`about_per_row`): only the longest rows are sampled."""
+    per_row = np.sort(np.diff(matrix.indptr)).astype(np.float64)
+    if max_pairs == 0 or float(per_row @ per_row) <= max_pairs:
+        return matrix
+    caps = np.arange(1, int(per_row[-1]) + 1)
+    shorter = np.searchsorted(per_row, caps)  # rows with fewer than each cap's entries
+    below = np.concatenate([[0.0], np.cumsum(per_row ** 2)])
+    pairs = below[shorter] + (len(per_row) - shorter) * caps.astype(np.float64) ** 2
+    cap = caps[max(np.searchsorted(pairs, max_pairs, side="right") - 1, 0)]
+    return about_per_row(matrix, int(cap), seed)

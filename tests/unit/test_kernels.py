@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from movierec.kernels import neighbor_sums, top_k_pairs
+from movierec.kernels import affinities, affinity_rows, neighbor_sums, top_k_pairs
 
 
 def strongest_per_row_reference(products: sparse.csr_matrix, values: np.ndarray,
@@ -88,3 +88,20 @@ def test_neighbor_sums_equal_the_reference():
     want_support = (np.abs(dense_weights[movies]) * has[users]).sum(axis=1)
     np.testing.assert_allclose(numerator, want, rtol=0, atol=1e-9)
     np.testing.assert_allclose(support, want_support, rtol=0, atol=1e-9)
+
+
+def test_affinities_equal_the_dense_reference_and_each_other():
+    evidence = rating_like(2)
+    tokens = sparse.random(40, 12, density=0.25, random_state=3, format="csr")
+    damping = 2.0
+    rated = evidence.copy()
+    rated.data[:] = 1.0
+    sums, weights = (evidence @ tokens).toarray(), (rated @ tokens).toarray()
+    by_user = np.divide(sums, weights + damping, out=np.zeros_like(sums), where=weights + damping > 0)
+    want = (tokens @ by_user.T).T  # users x movies
+    rows = np.array([5, 0, 59, 5])
+    np.testing.assert_allclose(affinity_rows(evidence, tokens, damping, rows), want[rows], rtol=0,
+                               atol=1e-12)
+    users, movies = np.repeat(rows, 40), np.tile(np.arange(40), len(rows))
+    assert affinities(evidence, tokens, damping, users, movies).tolist() == \
+        affinity_rows(evidence, tokens, damping, rows).ravel().tolist()

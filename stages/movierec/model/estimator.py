@@ -55,7 +55,7 @@ class RatingModel:
                  neighbors: int = _DEFAULT.neighbors,
                  neighbor_shrinkage: float = _DEFAULT.neighbor_shrinkage,
                  neighbor_damping: float = _DEFAULT.neighbor_damping,
-                 neighbor_max_per_user: int = _DEFAULT.neighbor_max_per_user,
+                 neighbor_max_pairs: int = _DEFAULT.neighbor_max_pairs,
                  small_profile_share: float = _DEFAULT.small_profile_share,
                  small_profile_max: int = _DEFAULT.small_profile_max) -> None:
         self.alpha = alpha
@@ -71,7 +71,7 @@ class RatingModel:
         self.neighbors = neighbors
         self.neighbor_shrinkage = neighbor_shrinkage
         self.neighbor_damping = neighbor_damping
-        self.neighbor_max_per_user = neighbor_max_per_user
+        self.neighbor_max_pairs = neighbor_max_pairs
         self.small_profile_share = small_profile_share
         self.small_profile_max = small_profile_max
 
@@ -104,7 +104,7 @@ class RatingModel:
 
         with ThreadPoolExecutor(max_workers=1) as background:  # what predictions use, meanwhile
             evidence = background.submit(fit_item_evidence, user_idx, movie_idx, y, n_users,
-                                         n_movies, self.genres_, self.tokens_, config)
+                                         n_movies, config)
             fold = rng.integers(0, self.folds, size=len(y), dtype=np.int8)
             rows = None
             if 0 < self.max_samples < len(y):
@@ -200,18 +200,14 @@ class RatingModel:
         return predicted
 
     def _with_empty_user(self) -> UserEvidence:
-        users = self.users_
-
-        def add_zero_row(values: np.ndarray | None) -> np.ndarray | None:
-            return None if values is None else np.vstack([values, np.zeros(values.shape[1])])
-
-        residuals = users.residuals
-        return UserEvidence(
-            bias=np.append(users.bias, 0.0), count=np.append(users.count, 0.0),
-            residuals=None if residuals is None else sparse.vstack(
-                [residuals, sparse.csr_matrix((1, residuals.shape[1]))]).tocsr(),
-            genre_affinity=add_zero_row(users.genre_affinity),
-            tag_affinity=add_zero_row(users.tag_affinity))
+        users, residuals = self.users_, self.users_.residuals
+        if residuals is not None:  # one more row without entries: no copy of the entries
+            residuals = sparse.csr_matrix(
+                (residuals.data, residuals.indices, np.append(residuals.indptr,
+                                                              residuals.indptr[-1])),
+                shape=(residuals.shape[0] + 1, residuals.shape[1]))
+        return UserEvidence(bias=np.append(users.bias, 0.0), count=np.append(users.count, 0.0),
+                            residuals=residuals)
 
     def score_matrix(self, users: UserEvidence, user_rows: np.ndarray,
                      clip: bool = True) -> np.ndarray:
@@ -260,8 +256,7 @@ class RatingModel:
         profile_idx = self.movie_index(np.asarray(movie_ids))
         known = profile_idx >= 0
         return user_evidence(self.items_, np.asarray(profile)[known], profile_idx[known],
-                             np.asarray(ratings, dtype=float)[known], n_profiles, self.genres_,
-                             self.tokens_, self._config())
+                             np.asarray(ratings, dtype=float)[known], n_profiles, self._config())
 
     def coefficients(self) -> pd.DataFrame:
         """Ridge coefficients by feature name (numeric features per standard deviation)."""

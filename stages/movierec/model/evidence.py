@@ -27,15 +27,15 @@ import os
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
 from tqdm import tqdm
 
 from movierec import numerics
-from movierec.kernels import neighbor_sums, top_k_pairs
-from movierec.sparse import about_per_row, by_user, row_dot
+from movierec.kernels import affinities, affinity_rows, neighbor_sums, top_k_pairs
+from movierec.sparse import by_user, within_pairs
 
 PROGRESS_ROWS = 2_000_000  # fits on more training ratings than this show progress
 SMALLEST_PROFILE = 3  # simulated profiles hold from this many ratings to small_profile_max
@@ -66,7 +66,7 @@ class EvidenceConfig:
     neighbors: int
     neighbor_shrinkage: float
     neighbor_damping: float
-    neighbor_max_per_user: int
+    neighbor_max_pairs: int
     seed: int
 
     @classmethod
@@ -74,7 +74,7 @@ class EvidenceConfig:
         """Damped biases and counts, no other feature group (the bias baseline's evidence)."""
         return cls(damping=damping, genre_affinity=False, tag_affinity=False,
                    item_neighbors=False, affinity_damping=1.0, neighbors=1,
-                   neighbor_shrinkage=0.0, neighbor_damping=1.0, neighbor_max_per_user=0,
+                   neighbor_shrinkage=0.0, neighbor_damping=1.0, neighbor_max_pairs=0,
                    seed=0)
 
     @property
@@ -100,9 +100,7 @@ class UserEvidence:
     bias: np.ndarray
     count: np.ndarray
     residuals: sparse.csr_matrix | None  # users x movies: rating - global mean - movie bias
-    #                                       - user bias (kept for the item-neighbour features)
-    genre_affinity: np.ndarray | None
-    tag_affinity: np.ndarray | None
+    #                                       - user bias (for the affinity and neighbour features)
 
 
 def user_biases(items: ItemEvidence, user_idx: np.ndarray, movie_idx: np.ndarray,
@@ -117,38 +115,23 @@ def user_biases(items: ItemEvidence, user_idx: np.ndarray, movie_idx: np.ndarray
 
 
 def user_evidence(items: ItemEvidence, user_idx: np.ndarray, movie_idx: np.ndarray,
-                  ratings: np.ndarray, n_users: int, genres: sparse.csr_matrix,
-                  tokens: sparse.csr_matrix, config: EvidenceConfig) -> UserEvidence:
-    """Damped user biases, residuals and affinities from the users' evidence ratings.
-
-    ``genres`` is the movies x genres matrix (rows sum to 1), ``tokens`` the TF-IDF one, both
-    sparse (a product with a dense one costs every column); residuals are kept only if the
-    item-neighbour features need them.
-    """
+                  ratings: np.ndarray, n_users: int, config: EvidenceConfig) -> UserEvidence:
+    """Damped user biases and residuals from the users' evidence ratings; the residuals are kept
+    only if a feature group needs them (affinities, item neighbours)."""
     n_movies = len(items.movie_bias)
     bias, count, after_movie = user_biases(items, user_idx, movie_idx, ratings, n_users,
                                            config.damping)
-    residuals = by_user(user_idx, movie_idx, after_movie - bias[user_idx], n_users, n_movies)
-    rated = sparse.csr_matrix((np.ones(residuals.nnz), residuals.indices, residuals.indptr),
-                              shape=residuals.shape)
-
-    def affinity(items_by_token: sparse.csr_matrix) -> np.ndarray:
-        return _damped_mean((residuals @ items_by_token).toarray(),
-                            (rated @ items_by_token).toarray(), config.affinity_damping)
-
-    return UserEvidence(
-        bias=bias, count=count, residuals=residuals if config.item_neighbors else None,
-        genre_affinity=affinity(genres) if config.genre_affinity else None,
-        tag_affinity=affinity(tokens) if config.tag_affinity else None,
-    )
+    keep = config.genre_affinity or config.tag_affinity or config.item_neighbors
+    residuals = by_user(user_idx, movie_idx, after_movie - bias[user_idx], n_users,
+                        n_movies) if keep else None
+    return UserEvidence(bias=bias, count=count, residuals=residuals)
 
 
 def item_similarity(residuals: sparse.csr_matrix, neighbors: int, shrinkage: float,
-                    max_per_user: int = 0, seed: int = 0) -> sparse.csr_matrix:
+                    max_pairs: int = 0, seed: int = 0) -> sparse.csr_matrix:
     """Each movie's ``neighbors`` most similar movies: residual cosine, shrunk by co-rating count,
-    from about ``max_per_user`` residuals of each user (0: all;
-    :func:`movierec.sparse.about_per_row`)."""
-    residuals = about_per_row(residuals, max_per_user, seed)
+    from at most ``max_pairs`` co-rated pairs (0: all; :func:`movierec.sparse.within_pairs`)."""
+    residuals = within_pairs(residuals, max_pairs, seed)
     norms = np.sqrt(np.asarray(residuals.multiply(residuals).sum(axis=0)).ravel())
     return top_k_pairs(residuals, norms, norms, shrinkage, neighbors)
 
@@ -164,24 +147,21 @@ def fit_movie_biases(movie_idx: np.ndarray, ratings: np.ndarray, n_movies: int,
 
 
 def fit_item_evidence(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: np.ndarray,
-                      n_users: int, n_movies: int, genres: sparse.csr_matrix,
-                      tokens: sparse.csr_matrix, config: EvidenceConfig,
+                      n_users: int, n_movies: int, config: EvidenceConfig,
                       profiles: np.ndarray | None = None) -> tuple[ItemEvidence, UserEvidence]:
     """Movie biases and similarities from evidence ratings, and the evidence of their users:
     from every rating, or only from the ``profiles`` rows (a mask) if given."""
     items = fit_movie_biases(movie_idx, ratings, n_movies, config.damping)
     users = None
     if profiles is None or config.item_neighbors:
-        users = user_evidence(items, user_idx, movie_idx, ratings, n_users, genres, tokens,
-                              config if profiles is None else replace(
-                                  config, genre_affinity=False, tag_affinity=False))
+        users = user_evidence(items, user_idx, movie_idx, ratings, n_users, config)
     if config.item_neighbors:
         items.similarity = item_similarity(users.residuals, config.neighbors,
                                            config.neighbor_shrinkage,
-                                           config.neighbor_max_per_user, config.seed)
+                                           config.neighbor_max_pairs, config.seed)
     if profiles is not None:
         users = user_evidence(items, user_idx[profiles], movie_idx[profiles], ratings[profiles],
-                              n_users, genres, tokens, config)
+                              n_users, config)
     return items, users
 
 
@@ -202,9 +182,9 @@ def evidence_columns(items: ItemEvidence, users: UserEvidence, user_idx: np.ndar
     yield users.bias.take(user_idx)
     yield numerics.log1p(users.count).take(user_idx)
     if config.genre_affinity:
-        yield row_dot(users.genre_affinity, genres, user_idx, movie_idx)
+        yield affinities(users.residuals, genres, config.affinity_damping, user_idx, movie_idx)
     if config.tag_affinity:
-        yield row_dot(users.tag_affinity, tokens, user_idx, movie_idx)
+        yield affinities(users.residuals, tokens, config.affinity_damping, user_idx, movie_idx)
     if config.item_neighbors:
         score, support = neighbor_scores(items, users, user_idx, movie_idx,
                                          config.neighbor_damping)
@@ -234,9 +214,9 @@ def evidence_matrices(items: ItemEvidence, users: UserEvidence, user_rows: np.nd
     yield users.bias[user_rows, None]
     yield numerics.log1p(users.count[user_rows, None])
     if config.genre_affinity:
-        yield np.asarray(genres @ users.genre_affinity[user_rows].T).T
+        yield affinity_rows(users.residuals, genres, config.affinity_damping, user_rows)
     if config.tag_affinity:
-        yield np.asarray(tokens @ users.tag_affinity[user_rows].T).T
+        yield affinity_rows(users.residuals, tokens, config.affinity_damping, user_rows)
     if config.item_neighbors:
         residuals = users.residuals[user_rows]
         rated = residuals.copy()
@@ -285,7 +265,7 @@ def out_of_fold_features(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: n
             share = np.divide(profile_size, available, out=np.ones(n_users), where=available > 0)
             profiles = priority[other] < share[other_users]
         items, users = fit_item_evidence(other_users, movie_idx[other], ratings[other],
-                                         n_users, n_movies, genres, tokens, config, profiles)
+                                         n_users, n_movies, config, profiles)
         rows = np.flatnonzero(held)
         columns = evidence_columns(items, users, user_idx[rows], movie_idx[rows], genres, tokens,
                                    config)

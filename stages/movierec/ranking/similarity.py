@@ -9,7 +9,7 @@ from scipy import sparse
 from movierec import numerics
 from movierec.kernels import top_k_pairs
 from movierec.params import SimilarParams
-from movierec.sparse import about_per_row, by_user
+from movierec.sparse import by_user, within_pairs
 
 
 def co_rating_similarity(rated: sparse.csr_matrix, neighbors: int,
@@ -28,8 +28,8 @@ def co_rating_similarity(rated: sparse.csr_matrix, neighbors: int,
 
 def fit_similar_movies(user_idx: np.ndarray, movie_idx: np.ndarray, n_users: int, n_movies: int,
                        params: SimilarParams) -> sparse.csr_matrix:
-    """:func:`co_rating_similarity` of training ratings, from about ``similar.max_per_user``
-    ratings of each user (0: all; :func:`movierec.sparse.about_per_row`)."""
-    rated = about_per_row(by_user(user_idx, movie_idx, np.ones(len(user_idx)), n_users, n_movies),
-                          params.max_per_user, params.seed)
+    """:func:`co_rating_similarity` of training ratings, from at most ``similar.max_pairs``
+    co-rated pairs (0: all; :func:`movierec.sparse.within_pairs`)."""
+    rated = within_pairs(by_user(user_idx, movie_idx, np.ones(len(user_idx)), n_users, n_movies),
+                         params.max_pairs, params.seed)
     return co_rating_similarity(rated, params.neighbors, params.exponent)

@@ -9,6 +9,8 @@ from scipy import sparse
 from movierec.model.evidence import (
     ItemEvidence,
     UserEvidence,
+    evidence_features,
+    evidence_matrices,
     fit_item_evidence,
     item_similarity,
     neighbor_scores,
@@ -27,15 +29,15 @@ def test_damped_biases_by_hand():
     user = np.array([0, 1, 0])
     movie = np.array([0, 0, 1])
     rating = np.array([4.0, 5.0, 0.0])
-    items, users = fit_item_evidence(user, movie, rating, 2, 3, None, None, BIASES_ONLY)
+    items, users = fit_item_evidence(user, movie, rating, 2, 3, BIASES_ONLY)
     assert items.global_mean == 3.0
     assert items.movie_bias.tolist() == [1.0, -1.5, 0.0]
     # user 0: residuals 4-3-1=0 and 0-3+1.5=-1.5 -> -1.5 / 3
     assert users.bias.tolist() == [-0.5, pytest.approx(1 / 2)]
     assert items.movie_count.tolist() == [2, 1, 0]
-    assert users.residuals is None  # kept only for the item-neighbour features
+    assert users.residuals is None  # kept only for the affinity and item-neighbour features
     with_neighbors = evidence_config(damping=1.0, genre_affinity=False, tag_affinity=False)
-    _, users = fit_item_evidence(user, movie, rating, 2, 3, None, None, with_neighbors)
+    _, users = fit_item_evidence(user, movie, rating, 2, 3, with_neighbors)
     assert users.residuals.toarray()[0].tolist() == [0.5, -1.0, 0.0]
 
 
@@ -55,7 +57,7 @@ def test_neighbor_scores_average_the_users_residuals_on_similar_movies():
     similarity = sparse.csr_matrix(np.array([[0.0, 0.5, 0.25], [0.5, 0.0, 0.0], [0.25, 0.0, 0.0]]))
     items = ItemEvidence(3.0, np.zeros(3), np.ones(3), similarity)
     residuals = sparse.csr_matrix(np.array([[0.0, 2.0, -1.0]]))
-    users = UserEvidence(np.zeros(1), np.ones(1), residuals, None, None)
+    users = UserEvidence(np.zeros(1), np.ones(1), residuals)
     score, support = neighbor_scores(items, users, np.array([0, 0]), np.array([0, 1]), damping=1.0)
     assert score.tolist() == pytest.approx([(0.5 * 2 - 0.25) / (0.75 + 1), 0.0])
     assert support.tolist() == [0.75, 0.0]
@@ -65,12 +67,18 @@ def test_genre_affinity_is_the_damped_mean_residual_per_genre():
     genres = row_normalize(sparse.csr_matrix(np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])))
     config = evidence_config(damping=0.0, genre_affinity=True, tag_affinity=False,
                             item_neighbors=False, affinity_damping=1.0)
-    items, _ = fit_item_evidence(np.array([1]), np.array([2]), np.array([3.0]), 2, 3, genres, None,
-                                 config)
+    items, _ = fit_item_evidence(np.array([1]), np.array([2]), np.array([3.0]), 2, 3, config)
     users = user_evidence(items, np.array([0, 0]), np.array([0, 1]), np.array([5.0, 3.0]), 1,
-                          genres, None, config)
-    # user bias (5-3 + 3-3)/2 = 1 -> residuals +1 (movie 0: genre 0), -1 (movie 1: half each)
-    assert users.genre_affinity.tolist() == [[pytest.approx((1 - 0.5) / 2.5), (-0.5) / 1.5]]
+                          config)
+    # user bias (5-3 + 3-3)/2 = 1 -> residuals +1 (movie 0: genre 0), -1 (movie 1: half each):
+    # genre 0 (1 - 0.5) / (1.5 + 1), genre 1 -0.5 / (0.5 + 1); a movie's is its genres' mean
+    genre = [(1 - 0.5) / 2.5, -0.5 / 1.5]
+    columns = evidence_matrices(items, users, np.array([0]), genres, None, config)
+    affinity = list(columns)[4]
+    assert affinity.tolist() == [pytest.approx([genre[0], sum(genre) / 2, genre[1]])]
+    features = evidence_features(items, users, np.array([0, 0, 0]), np.arange(3), genres, None,
+                                 config)
+    assert features[:, 4].tolist() == affinity[0].tolist()
 
 
 def test_small_profile_sizes_cut_the_chosen_share_of_users():

@@ -8,7 +8,7 @@ from scipy import sparse
 
 from movierec.ranking.lists import co_rating_scores, liked_matrix
 from movierec.ranking.similarity import co_rating_similarity
-from movierec.sparse import about_per_row, by_user
+from movierec.sparse import by_user
 
 
 def test_co_rating_similarity_and_scores():
@@ -21,17 +21,3 @@ def test_co_rating_similarity_and_scores():
     liked = liked_matrix(np.array([0, 0]), np.array([0, 2]), np.array([5.0, 4.0]), 1, 3, 4.0)
     scores = co_rating_scores(sparse.csr_matrix(similarity), liked)
     assert scores[0].tolist() == pytest.approx([0, (2 / np.sqrt(6) + 1 / np.sqrt(3)) / 2, 0])
-
-
-def test_about_per_row_keeps_about_that_many_of_each_row_the_same_in_subsets():
-    user_idx = np.repeat([0, 1, 2], [5, 400, 4000])
-    movie_idx = np.concatenate([np.arange(5), np.arange(400), np.arange(4000)])
-    matrix = by_user(user_idx, movie_idx, np.ones(len(user_idx)), 3, 4000)
-    kept = np.diff(about_per_row(matrix, 50, seed=1).indptr)
-    assert kept[0] == 5 and 30 < kept[1] < 70 and 30 < kept[2] < 70
-    assert about_per_row(matrix, 0, seed=1) is matrix
-    assert (about_per_row(matrix, 50, seed=2) != about_per_row(matrix, 50, seed=1)).nnz > 0
-    # a subset of a row (a fold's evidence) keeps every entry the whole row kept
-    half = by_user(user_idx[::2], movie_idx[::2], np.ones(len(user_idx[::2])), 3, 4000)
-    whole_kept = about_per_row(matrix, 50, seed=1).multiply(half)
-    assert (about_per_row(half, 50, seed=1).multiply(whole_kept) != whole_kept).nnz == 0
