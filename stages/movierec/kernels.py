@@ -70,9 +70,10 @@ def _top_k_pairs(user_ptr, user_movies, user_values, movie_ptr, movie_users, mov
             similarity = dot / denominator if denominator > 0 else 0.0
             if shrinkage >= 0:
                 similarity = similarity * count / (count + shrinkage)
-            if similarity == 0 or k == 0:
-                continue
-            strength, column = abs(similarity), label[j]
+            strength = abs(similarity)
+            if similarity == 0 or k == 0 or (size == k and strength < heap_strength[0]):
+                continue  # (the last: weaker than the weakest kept, the common case)
+            column = label[j]
             if size < k:  # fill the heap, then keep it ordered
                 heap_strength[size], heap_column[size], heap_value[size] = (strength, column,
                                                                             similarity)
@@ -288,3 +289,32 @@ def affinity_rows(evidence: sparse.csr_matrix, tokens: sparse.csr_matrix, dampin
     _affinity_rows(*_csr_arrays(evidence), *_csr_arrays(tokens), tokens.shape[1], float(damping),
                    np.asarray(rows, dtype=np.int64), out)
     return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _sample_rows(indptr, indices, n_columns, about, seed, kept):
+    increment = np.uint64(0x9E3779B97F4A7C15)
+    for row in range(len(indptr) - 1):
+        n = indptr[row + 1] - indptr[row]
+        if n <= about:
+            kept[indptr[row]:indptr[row + 1]] = True
+            continue
+        share = about / n
+        for e in range(indptr[row], indptr[row + 1]):
+            # splitmix64 of the entry's key: exact integer arithmetic, the same on every machine
+            z = np.uint64(row * n_columns + indices[e]) + np.uint64(seed) * increment
+            z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            z = z ^ (z >> np.uint64(31))
+            kept[e] = (z >> np.uint64(11)) * (1.0 / 9007199254740992.0) < share
+
+
+def sample_rows(indptr: np.ndarray, indices: np.ndarray, n_columns: int, about: int,
+                seed: int) -> np.ndarray:
+    """Mask of the CSR entries kept when each row keeps about ``about`` of them: all of a row
+    with at most that many, else each entry whose hash of (row, column, seed), uniform in
+    [0, 1), is below ``about / entries``."""
+    kept = np.zeros(len(indices), dtype=np.bool_)
+    _sample_rows(np.asarray(indptr, dtype=np.int64), np.asarray(indices, dtype=np.int64),
+                 n_columns, about, seed, kept)
+    return kept

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
+from movierec.kernels import sample_rows
+
 
 def by_user(user_idx: np.ndarray, movie_idx: np.ndarray, values: np.ndarray, n_users: int,
             n_movies: int) -> sparse.csr_matrix:
@@ -27,32 +29,17 @@ def row_normalize(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
     return sparse.diags(np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)) @ matrix
 
 
-def _unit_hash(keys: np.ndarray, seed: int) -> np.ndarray:
-    """A uniform number in [0, 1) per integer key (splitmix64: exact integer arithmetic, the
-    same on every machine)."""
-    with np.errstate(over="ignore"):
-        z = keys.astype(np.uint64) + np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z ^= z >> np.uint64(31)
-    return (z >> np.uint64(11)).astype(np.float64) / float(2**53)
-
-
 def about_per_row(matrix: sparse.csr_matrix, about: int, seed: int) -> sparse.csr_matrix:
     """About ``about`` entries of each row (all of a shorter row; 0: the whole matrix).
 
-    Entry ``(r, c)`` of a row with ``n`` entries is kept if a hash of ``(r, c, seed)`` is below
-    ``about / n``: an entry kept from a row is kept from any subset of that row holding it (the
-    folds of a fit sample alike).
+    Entry ``(r, c)`` of a row with ``n`` entries is kept if a hash of ``(r, c, seed)``
+    (:func:`movierec.kernels.sample_rows`) is below ``about / n``: an entry kept from a row is
+    kept from any subset of that row holding it (the folds of a fit sample alike).
     """
     if about == 0:
         return matrix
-    per_row = np.diff(matrix.indptr)
-    row = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), per_row)
-    keys = row * np.int64(matrix.shape[1]) + matrix.indices
-    share = about / np.maximum(per_row, 1)
-    kept = _unit_hash(keys, seed) < share[row]
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(row[kept], minlength=matrix.shape[0]))])
+    kept = sample_rows(matrix.indptr, matrix.indices, matrix.shape[1], about, seed)
+    indptr = np.concatenate([[0], np.cumsum(kept)])[matrix.indptr]
     return sparse.csr_matrix((matrix.data[kept], matrix.indices[kept], indptr),
                              shape=matrix.shape)
 
