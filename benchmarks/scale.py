@@ -261,7 +261,7 @@ def main() -> None:
           f"({n_train / sample:.1f}x fewer rows); {ours / original:.2f}x the original's 200k fit")
     (args.work / "scale.json").write_text(json.dumps({"stages": rows, "runs": runs, "fits": {
         name: {"seconds": round(s, 2), "peak_gb": round(g, 2)} for name, (s, g) in fits.items()},
-        "train_ratings": n_train}, indent=1) + "\n")
+        "train_ratings": n_train, "ratings": summary["interactions"]}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

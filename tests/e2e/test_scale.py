@@ -8,6 +8,7 @@ import sys
 
 import pandas as pd
 import pytest
+import yaml
 
 from movierec.data.movielens import load_links, load_movies, load_ratings, load_tags
 from support import ROOT, git_env
@@ -49,8 +50,14 @@ def test_scale_benchmark_runs_the_pipeline_small(tmp_path):
     report = json.loads((tmp_path / "work" / "scale.json").read_text())
     assert [row["stage"] for row in report["stages"]][-1] == "track"
     assert all(row["seconds"] > 0 and row["peak_gb"] > 0 for row in report["stages"])
-    assert len(report["fits"]) == 5 and "ratios:" in result.stdout
+    assert len(report["fits"]) == 5 and "ratios:" in result.stdout and "s / 1M" in result.stdout
     project = tmp_path / "work" / "project"
+    # the committed params, unchanged but for the data variant: no large-data switches
+    used = yaml.safe_load((project / "params.yaml").read_text())
+    committed = yaml.safe_load((ROOT / "params.yaml").read_text())
+    assert used["data"].pop("variant") == "generated-0.003"
+    committed["data"].pop("variant")
+    assert used == committed
     status = subprocess.run(["dvc", "status"], cwd=project, capture_output=True, text=True,
                             env=git_env(), check=True)
     assert "up to date" in status.stdout

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from movierec.kernels import affinities, affinity_rows, neighbor_sums, top_k_pairs
+from movierec.kernels import affinities, affinity_rows, neighbor_sums, sparse_dense, top_k_pairs
 
 
 def strongest_per_row_reference(products: sparse.csr_matrix, values: np.ndarray,
@@ -105,3 +105,9 @@ def test_affinities_equal_the_dense_reference_and_each_other():
     users, movies = np.repeat(rows, 40), np.tile(np.arange(40), len(rows))
     assert affinities(evidence, tokens, damping, users, movies).tolist() == \
         affinity_rows(evidence, tokens, damping, rows).ravel().tolist()
+
+
+def test_sparse_dense_equals_scipys_float64_product():
+    matrix = rating_like(3)[:7]
+    dense = np.random.default_rng(4).random((40, 9)).astype(np.float32)
+    assert sparse_dense(matrix, dense).tolist() == (matrix @ dense.astype(float)).tolist()

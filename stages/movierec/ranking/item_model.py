@@ -81,7 +81,7 @@ def ease_weights(gram_matrix: np.ndarray, penalty: float) -> np.ndarray:
     inverse += np.tril(inverse, -1).T  # dpotri fills the lower triangle; the upper is zeros
     weights = inverse / -np.diag(inverse)[None, :]
     np.fill_diagonal(weights, 0.0)
-    return weights.astype(np.float32)
+    return weights.astype(np.float32, order="C")  # LAPACK's is column-major: rows for products
 
 
 @dataclass

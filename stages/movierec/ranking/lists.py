@@ -9,6 +9,7 @@ import numpy as np
 from scipy import sparse
 
 from movierec import numerics
+from movierec.kernels import sparse_dense
 from movierec.model.estimator import RatingModel
 from movierec.params import RankParams
 from movierec.ranking.item_model import LIKED_CENTER, ItemModel
@@ -178,10 +179,10 @@ class Ranker:
                          / np.maximum(size, 1))
         return RankComponents(
             size=size, spread=spread,
-            rated=np.asarray(rated_in @ self.items.rated, dtype=float) / scale,
-            disliked=np.asarray(disliked_in @ self.items.rated, dtype=float) / scale,
-            liked=np.asarray(liked_in @ self.items.liked, dtype=float) / scale,
-            liked_plain=np.asarray(plain_in @ self.items.liked_plain, dtype=float) / scale,
+            rated=sparse_dense(rated_in, self.items.rated) / scale,
+            disliked=sparse_dense(disliked_in, self.items.rated) / scale,
+            liked=sparse_dense(liked_in, self.items.liked) / scale,
+            liked_plain=sparse_dense(plain_in, self.items.liked_plain) / scale,
             predicted=predicted[:, covered],
             popularity=numerics.log1p(self.rating_counts[covered])[None, :],
             co_rating=co_rating_scores(self.similar, liked)[:, covered],

@@ -30,7 +30,7 @@ def test_ease_closed_form_is_the_ridge_regression_of_each_movie_on_the_others():
         expected = np.linalg.solve(design.T @ design + penalty * np.eye(5), design.T @ x[:, movie])
         np.testing.assert_allclose(weights[others, movie], expected, rtol=1e-5, atol=1e-6)
         assert weights[movie, movie] == 0
-    assert weights.dtype == np.float32
+    assert weights.dtype == np.float32 and weights.flags.c_contiguous  # rows for products
 
 
 def test_gram_counts_the_users_of_each_pair_of_columns():
