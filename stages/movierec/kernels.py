@@ -170,6 +170,31 @@ def neighbor_sums(evidence: sparse.csr_matrix, neighbors: sparse.csr_matrix,
 
 
 @numba.njit(nogil=True, cache=True)
+def _neighbor_rows(evidence_ptr, evidence_movies, evidence_values, of_ptr, of_movies, of_weights,
+                   rows, numerator, support):
+    for r in range(len(rows)):
+        for b in range(evidence_ptr[rows[r]], evidence_ptr[rows[r] + 1]):
+            j, value = evidence_movies[b], evidence_values[b]
+            for c in range(of_ptr[j], of_ptr[j + 1]):  # the movies j is a neighbour of
+                numerator[r, of_movies[c]] += of_weights[c] * value
+                support[r, of_movies[c]] += abs(of_weights[c])
+
+
+def neighbor_rows(evidence: sparse.csr_matrix, neighbor_of: sparse.csr_matrix,
+                  rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`neighbor_sums` of every movie for the users ``rows`` (rows x movies), from the
+    transposed neighbours (``neighbor_of[j, m]``: movie ``j``'s weight as a neighbour of ``m``):
+    the work is the users' evidence times their movies' reach, not the whole neighbour matrix.
+    Each sum adds its terms by ascending ``j``, as the scipy product ``S @ E.T`` does."""
+    evidence = sparse.csr_matrix(evidence).sorted_indices()
+    numerator = np.zeros((len(rows), neighbor_of.shape[1]))
+    support = np.zeros((len(rows), neighbor_of.shape[1]))
+    _neighbor_rows(*_csr_arrays(evidence), *_csr_arrays(neighbor_of),
+                   np.asarray(rows, dtype=np.int64), numerator, support)
+    return numerator, support
+
+
+@numba.njit(nogil=True, cache=True)
 def _pair_counts(user_ptr, user_columns, column_ptr, column_users, counts):
     n_columns = len(column_ptr) - 1
     next_entry = user_ptr[:-1].copy()  # per user: its entry of the current column

@@ -96,7 +96,7 @@ def test_repro_logs_one_mlflow_run_mirroring_dvc(reproduced):
     assert len(runs) == 1
     run = runs[0]
     metrics = {}
-    for name in ("metrics", "ranking", "newuser", "validation"):
+    for name in ("metrics", "ranking", "newuser", "validation", "headline"):
         metrics |= json.loads((repo / "metrics" / f"{name}.json").read_text())
     assert run.data.metrics == pytest.approx(metrics)
     assert run.data.params["train.alpha"] == "10.0"

@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from movierec.kernels import affinities, affinity_rows, neighbor_sums, sparse_dense, top_k_pairs
+from movierec.kernels import (
+    affinities,
+    affinity_rows,
+    neighbor_rows,
+    neighbor_sums,
+    sparse_dense,
+    top_k_pairs,
+)
 
 
 def strongest_per_row_reference(products: sparse.csr_matrix, values: np.ndarray,
@@ -111,3 +118,19 @@ def test_sparse_dense_equals_scipys_float64_product():
     matrix = rating_like(3)[:7]
     dense = np.random.default_rng(4).random((40, 9)).astype(np.float32)
     assert sparse_dense(matrix, dense).tolist() == (matrix @ dense.astype(float)).tolist()
+
+
+def test_neighbor_rows_equal_the_scipy_product_and_the_per_query_sums():
+    evidence = rating_like(5)
+    weights = sparse.random(40, 40, density=0.2, random_state=6, format="csr")
+    weights.data -= 0.5
+    rows = np.array([3, 0, 59])
+    numerator, support = neighbor_rows(evidence, weights.T.tocsr(), rows)
+    picked = evidence[rows]
+    rated = picked.copy()
+    rated.data[:] = 1.0
+    assert numerator.tolist() == (weights @ picked.T).T.toarray().tolist()
+    assert support.tolist() == (abs(weights) @ rated.T).T.toarray().tolist()
+    users, movies = np.repeat(rows, 40), np.tile(np.arange(40), 3)
+    per_query = neighbor_sums(evidence, weights, users, movies)
+    np.testing.assert_allclose(numerator.ravel(), per_query[0], rtol=0, atol=1e-12)

@@ -34,7 +34,13 @@ from scipy import sparse
 from tqdm import tqdm
 
 from movierec import numerics
-from movierec.kernels import affinities, affinity_rows, neighbor_sums, top_k_pairs
+from movierec.kernels import (
+    affinities,
+    affinity_rows,
+    neighbor_rows,
+    neighbor_sums,
+    top_k_pairs,
+)
 from movierec.sparse import by_user, within_pairs
 
 PROGRESS_ROWS = 2_000_000  # fits on more training ratings than this show progress
@@ -91,6 +97,16 @@ class ItemEvidence:
     movie_bias: np.ndarray
     movie_count: np.ndarray
     similarity: sparse.csr_matrix | None
+
+    def neighbor_of(self) -> sparse.csr_matrix:
+        """``similarity`` transposed: row ``j`` holds the movies ``j`` is a neighbour of (built
+        once, not pickled)."""
+        if "_neighbor_of" not in self.__dict__:
+            self.__dict__["_neighbor_of"] = self.similarity.T.tocsr()
+        return self.__dict__["_neighbor_of"]
+
+    def __getstate__(self) -> dict:
+        return {key: value for key, value in self.__dict__.items() if key != "_neighbor_of"}
 
 
 @dataclass
@@ -218,12 +234,8 @@ def evidence_matrices(items: ItemEvidence, users: UserEvidence, user_rows: np.nd
     if config.tag_affinity:
         yield affinity_rows(users.residuals, tokens, config.affinity_damping, user_rows)
     if config.item_neighbors:
-        residuals = users.residuals[user_rows]
-        rated = residuals.copy()
-        rated.data = np.ones_like(rated.data)
-        # (S @ R^T)^T, not R @ S^T: transposing the few user rows is cheap, the movie matrix not
-        support = (abs(items.similarity) @ rated.T).T.toarray()
-        score = (items.similarity @ residuals.T).T.toarray() / (support + config.neighbor_damping)
+        numerator, support = neighbor_rows(users.residuals, items.neighbor_of(), user_rows)
+        score = numerator / (support + config.neighbor_damping)
         log_support = numerics.log1p_float32(support)
         yield score
         yield log_support
