@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -138,7 +140,7 @@ def test_a_stage_killed_midway_leaves_the_previous_output_and_reruns(tmp_path):
 
     from support import BUNDLED, ROOT
 
-    params = write_params(tmp_path / "p.yaml")
+    params = write_params(tmp_path / "p.yaml", train__folds=20)  # a longer fit to kill in
     result, prepared = run_interactions(tmp_path, BUNDLED, params)
     assert result.returncode == 0, result.stderr
     features = tmp_path / "features"
@@ -152,7 +154,14 @@ def test_a_stage_killed_midway_leaves_the_previous_output_and_reruns(tmp_path):
                str(prepared / "train.parquet"), "--features", str(features), "--params",
                str(params), "--model-out", str(model)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(4)
+
+    def cpu_seconds() -> float:  # the process's CPU time (user + system): load-independent
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    # past the imports (about 1.3 CPU seconds) and well before the save (after about 6)
+    while process.poll() is None and cpu_seconds() < 2.5:
+        time.sleep(0.01)
     assert process.poll() is None, "train finished before it could be killed"
     process.send_signal(signal.SIGKILL)
     process.wait()
