@@ -1,6 +1,9 @@
-"""Compiled kernels (numba) for the pairwise work over sparse rating structures, which numpy and
-scipy do poorly: the most similar movies of every movie without materialising the movies x
-movies product, and per-rating lookups of a user's ratings of a movie's neighbours.
+"""Compiled kernels (numba) for the loops over sparse rating structures that numpy and scipy do
+poorly: each movie's most similar movies without the movies x movies product
+(:func:`top_k_pairs`), the item model's Gram matrix (:func:`pair_counts`), a user's residuals on
+a movie's neighbours (:func:`neighbor_sums`, :func:`neighbor_rows`), affinities without a users
+x tokens matrix (:func:`affinities`, :func:`affinity_rows`), a reproducible sample of rows
+(:func:`sample_rows`) and a sparse x float32 product in float64 (:func:`sparse_dense`).
 
 Each kernel runs on one thread and releases the GIL, so callers run independent fits in threads.
 Sums run in a fixed order (no fast-math), so the results are the same on every machine; the
