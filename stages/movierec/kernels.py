@@ -17,6 +17,13 @@ import numpy as np
 from scipy import sparse
 
 
+def _csr_arrays(matrix: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A CSR matrix's index pointers, indices (int64) and values (float64), as kernels take them."""
+    matrix = sparse.csr_matrix(matrix)
+    return (matrix.indptr.astype(np.int64), matrix.indices.astype(np.int64),
+            matrix.data.astype(float))
+
+
 @numba.njit(nogil=True, cache=True)
 def _worse(strength_a, column_a, strength_b, column_b):
     """Whether entry a ranks below entry b: weaker, or as strong with a higher column."""
@@ -120,9 +127,7 @@ def top_k_pairs(by_user: sparse.csr_matrix, row_scale: np.ndarray, column_scale:
     out_col = np.zeros((n_movies, width), dtype=np.int64)
     out_val = np.zeros((n_movies, width))
     out_len = np.zeros(n_movies, dtype=np.int64)
-    _top_k_pairs(by_user.indptr.astype(np.int64), by_user.indices.astype(np.int64),
-                 by_user.data.astype(float), by_movie.indptr.astype(np.int64),
-                 by_movie.indices.astype(np.int64), by_movie.data.astype(float), label,
+    _top_k_pairs(*_csr_arrays(by_user), *_csr_arrays(by_movie), label,
                  np.asarray(row_scale, dtype=float)[label],
                  np.asarray(column_scale, dtype=float)[label], float(shrinkage), width, out_col,
                  out_val, out_len)
@@ -164,9 +169,7 @@ def neighbor_sums(evidence: sparse.csr_matrix, neighbors: sparse.csr_matrix,
     Fastest with the queries grouped by user."""
     evidence = sparse.csr_matrix(evidence).sorted_indices()  # a copy: the caller's stays
     numerator, support = np.zeros(len(user_idx)), np.zeros(len(user_idx))
-    _neighbor_sums(evidence.indptr.astype(np.int64), evidence.indices.astype(np.int64),
-                   evidence.data.astype(float), neighbors.indptr.astype(np.int64),
-                   neighbors.indices.astype(np.int64), neighbors.data.astype(float),
+    _neighbor_sums(*_csr_arrays(evidence), *_csr_arrays(neighbors),
                    np.asarray(user_idx, dtype=np.int64), np.asarray(movie_idx, dtype=np.int64),
                    evidence.shape[1], numerator, support)
     return numerator, support
@@ -221,8 +224,7 @@ def pair_counts(by_user: sparse.csr_matrix) -> np.ndarray:
     by_column = by_user.T.tocsr()
     n = by_user.shape[1]
     upper = np.zeros((n, n))
-    _pair_counts(by_user.indptr.astype(np.int64), by_user.indices.astype(np.int64),
-                 by_column.indptr.astype(np.int64), by_column.indices.astype(np.int64), upper)
+    _pair_counts(*_csr_arrays(by_user)[:2], *_csr_arrays(by_column)[:2], upper)
     counts = upper + upper.T
     counts[np.diag_indices(n)] = np.diag(upper)
     return counts
@@ -291,12 +293,6 @@ def _affinity_rows(evidence_ptr, evidence_movies, evidence_values, token_ptr, to
                     weights)
 
 
-def _csr_arrays(matrix: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    matrix = sparse.csr_matrix(matrix)
-    return (matrix.indptr.astype(np.int64), matrix.indices.astype(np.int64),
-            matrix.data.astype(float))
-
-
 def affinities(evidence: sparse.csr_matrix, tokens: sparse.csr_matrix, damping: float,
                user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
     """Each (user, movie) query's affinity: the movie's token weights (movies x tokens
@@ -362,8 +358,6 @@ def sparse_dense(matrix: sparse.csr_matrix, dense: np.ndarray) -> np.ndarray:
     """``matrix @ dense`` in float64 for a float32 ``dense``, without scipy's float64 copy of
     ``dense`` (40 MB for a 3,233-movie item model: most of a one-profile refresh). Rows add their
     entries' dense rows in CSR order, as scipy does: the same result."""
-    matrix = sparse.csr_matrix(matrix)
     out = np.zeros((matrix.shape[0], dense.shape[1]))
-    _sparse_dense(matrix.indptr.astype(np.int64), matrix.indices.astype(np.int64),
-                  matrix.data.astype(float), np.ascontiguousarray(dense), out)
+    _sparse_dense(*_csr_arrays(matrix), np.ascontiguousarray(dense), out)
     return out
