@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
 from movierec.cli import add_evaluation_arguments, parser_for, run_main
 from movierec.data.movielens import load_movies, load_tags
 from movierec.evaluation.newuser import plot_profile_sizes, run_simulation
@@ -28,10 +26,8 @@ def main() -> None:
     args = parser.parse_args()
     params = read_params(args.params)
 
-    columns = ["userId", "movieId", "rating", "timestamp"]
     table, shares, metrics = run_simulation(
-        params, pd.read_parquet(args.train, columns=columns),
-        pd.read_parquet(args.test, columns=columns), MovieFeatures.load(args.features),
+        params, args.train, args.test, MovieFeatures.load(args.features),
         load_movies(args.data_dir), load_tags(args.data_dir))
     with atomic_path(args.plots_dir / "newuser.csv") as tmp:
         table.to_csv(tmp, index=False, lineterminator="\n")

@@ -161,12 +161,16 @@ def simulate_all(fitted: Fitted, newusers: pd.DataFrame, settings: NewuserParams
     return pd.DataFrame(rows), pd.DataFrame(share_rows), metrics
 
 
-def run_simulation(params: Params, train: pd.DataFrame, test: pd.DataFrame,
-                   features: MovieFeatures, movies: pd.DataFrame, tags: pd.DataFrame
+def run_simulation(params: Params, train_path: Path, test_path: Path, features: MovieFeatures,
+                   movies: pd.DataFrame, tags: pd.DataFrame
                    ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
-    """Refit without the held-out users (their tags too) and simulate every order and profile
-    size: the table by profile size, the table by profile share, and the flat metrics."""
-    train, newusers = split_new_users(train, test, params.newuser)
+    """Refit on the training split (``train_path``, parquet) without the held-out users (their
+    tags too) and simulate every order and profile size: the table by profile size, the table by
+    profile share, and the flat metrics. The splits are read here so that only the refit's
+    training ratings stay in memory while it runs."""
+    columns = ["userId", "movieId", "rating", "timestamp"]
+    train, newusers = split_new_users(pd.read_parquet(train_path, columns=columns),
+                                      pd.read_parquet(test_path, columns=columns), params.newuser)
     train = train[["userId", "movieId", "rating"]]
     print(f"refitting the model without {newusers['userId'].nunique()} held-out users "
           f"({len(newusers)} ratings)", flush=True)
