@@ -20,8 +20,8 @@ from scipy import sparse
 def _csr_arrays(matrix: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A CSR matrix's index pointers, indices (int64) and values (float64), as kernels take them."""
     matrix = sparse.csr_matrix(matrix)
-    return (matrix.indptr.astype(np.int64), matrix.indices.astype(np.int64),
-            matrix.data.astype(float))
+    return (matrix.indptr.astype(np.int64, copy=False),
+            matrix.indices.astype(np.int64, copy=False), matrix.data.astype(float, copy=False))
 
 
 @numba.njit(nogil=True, cache=True)

@@ -100,9 +100,13 @@ class ItemEvidence:
 
     def neighbor_of(self) -> sparse.csr_matrix:
         """``similarity`` transposed: row ``j`` holds the movies ``j`` is a neighbour of (built
-        once, not pickled)."""
+        once, not pickled; int64 indices and float64 weights, as the kernels take them, so a
+        refresh copies none of its 8.7M entries at ml-latest scale)."""
         if "_neighbor_of" not in self.__dict__:
-            self.__dict__["_neighbor_of"] = self.similarity.T.tocsr()
+            transposed = self.similarity.T.tocsr().astype(float)
+            transposed.indptr = transposed.indptr.astype(np.int64)
+            transposed.indices = transposed.indices.astype(np.int64)
+            self.__dict__["_neighbor_of"] = transposed
         return self.__dict__["_neighbor_of"]
 
     def __getstate__(self) -> dict:

@@ -31,10 +31,14 @@ def row_sets(matrix: sparse.csr_matrix) -> list[set[int]]:
             for start, end in zip(matrix.indptr[:-1], matrix.indptr[1:], strict=True)]
 
 
-def co_rating_scores(co_rated: sparse.csr_matrix, liked: sparse.csr_matrix) -> np.ndarray:
-    """Mean co-rating similarity of every movie to each row's liked movies (0 with none liked)."""
+def co_rating_scores(co_rated_of: sparse.csr_matrix, liked: sparse.csr_matrix) -> np.ndarray:
+    """Mean co-rating similarity of every movie to each row's liked movies (0 with none liked).
+
+    ``co_rated_of`` is the similarity transposed (row ``j``: every movie's similarity to ``j``),
+    so only the liked movies' rows are read; each sum adds its terms by ascending liked movie,
+    as the product ``similarity @ liked.T`` does."""
     n_liked = np.asarray(liked.sum(axis=1)).ravel()
-    totals = (co_rated @ liked.T).T.toarray()  # transposing the few rows of liked is cheap
+    totals = (sparse.csr_matrix(liked).sorted_indices() @ co_rated_of).toarray()
     return totals / np.maximum(n_liked, 1)[:, None]
 
 
@@ -185,7 +189,7 @@ class Ranker:
             liked_plain=sparse_dense(plain_in, self.items.liked_plain) / scale,
             predicted=predicted[:, covered],
             popularity=numerics.log1p(self.rating_counts[covered])[None, :],
-            co_rating=co_rating_scores(self.similar, liked)[:, covered],
+            co_rating=co_rating_scores(self.model.similar_of(), liked)[:, covered],
             taste=(liked @ self.genres).toarray() / np.maximum(n_liked, 1))
 
     def weights(self, size: np.ndarray, params: RankParams | None = None) -> dict[str, np.ndarray]:

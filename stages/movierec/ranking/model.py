@@ -27,6 +27,13 @@ class RankModel:
     similar: sparse.csr_matrix
     items: ItemModel
 
+    def similar_of(self) -> sparse.csr_matrix:
+        """``similar`` transposed: row ``j`` holds every movie's similarity to ``j`` (built once,
+        not saved)."""
+        if "_similar_of" not in self.__dict__:
+            self.__dict__["_similar_of"] = sparse.csr_matrix(self.similar).T.tocsr()
+        return self.__dict__["_similar_of"]
+
     def save(self, path: str | Path) -> None:
         similar = sparse.csr_matrix(self.similar)
         save_arrays(path, movie_ids=self.movie_ids, similar_data=similar.data,

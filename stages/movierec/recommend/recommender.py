@@ -66,6 +66,9 @@ class Recommender:
         best = best[best >= 0]
         chosen = movies.iloc[best]
         reasons = self.ranker.because(movie_idx, ratings, best)
+        known = movie_idx >= 0
+        titles = np.full(len(movie_ids), "", dtype=object)  # the profile's, looked up once
+        titles[known] = movies["title"].iloc[movie_idx[known]].astype(str).to_numpy()
         return pd.DataFrame({
             "rank": np.arange(1, len(best) + 1),
             "movieId": chosen.index.to_numpy(),
@@ -75,18 +78,17 @@ class Recommender:
             "predicted_rating": np.round(predicted[best], 2),
             "tmdb_url": [self.catalog.tmdb_url(movie) for movie in chosen.index],
             "imdb_url": [self.catalog.imdb_url(movie) for movie in chosen.index],
-            "because": [self._because(movie_ids[entries], ratings[entries]) for entries in reasons],
+            "because": [because_text(titles[entries], ratings[entries]) for entries in reasons],
             "overview": chosen["overview"].to_numpy(),
         })
 
-    def _because(self, movie_ids: np.ndarray, ratings: np.ndarray) -> str:
-        """"because you rated Heat (1995) 4.5 and Ronin (1998) 4", or why there is no such
-        reason."""
-        if len(movie_ids) == 0:
-            return "popular with MovieLens users"
-        titles = self.catalog.movies.loc[movie_ids, "title"].astype(str)
-        rated = [f"{title} {rating:g}" for title, rating in zip(titles, ratings, strict=True)]
-        return "because you rated " + " and ".join(rated)
+
+def because_text(titles: np.ndarray, ratings: np.ndarray) -> str:
+    """"because you rated Heat (1995) 4.5 and Ronin (1998) 4", or why there is no such reason."""
+    if len(titles) == 0:
+        return "popular with MovieLens users"
+    rated = [f"{title} {rating:g}" for title, rating in zip(titles, ratings, strict=True)]
+    return "because you rated " + " and ".join(rated)
 
 
 def format_table(frame: pd.DataFrame, fmt: str) -> str:
