@@ -211,6 +211,33 @@ def ranker_of(key: tuple[float, ...], params, fit: pd.DataFrame, fitted) -> Rank
                      rank)
 
 
+def pivoted(pair: tuple[float, float], step: float, pivot: float | None) -> tuple[float, float]:
+    """A weight pair changed along a line that is 0 at ``g = pivot`` (the profile-size share of
+    :meth:`Ranker.weights`; 0 moves only the large-profile end, 1 only the one-rating end) and
+    ``step`` at the end farther from it; ``None`` moves both ends by ``step``."""
+    small, large = pair
+    if pivot is None:
+        return small + step, large + step
+    if pivot < 0.5:
+        return small - step * pivot / (1 - pivot), large + step
+    return small + step, large - step * (1 - pivot) / pivot
+
+
+def rescaled(rank: RankParams, large_profile: float, sizes: list[float]) -> dict:
+    """``rank.large_profile`` changed to ``large_profile`` with every weight pair refitted so
+    each weight stays the same at the smallest and the largest of ``sizes``."""
+    low, high = min(sizes), max(sizes)
+    old = np.array([low, high]) / (np.array([low, high]) + rank.large_profile)
+    new = np.array([low, high]) / (np.array([low, high]) + large_profile)
+    changes: dict = {"large_profile": large_profile}
+    for name in WEIGHTS:
+        small, large = getattr(rank, name)
+        at = small + (large - small) * old  # the weight at the two sizes
+        slope = (at[1] - at[0]) / (new[1] - new[0])
+        changes[name] = (float(at[0] - slope * new[0]), float(at[0] + slope * (1 - new[0])))
+    return changes
+
+
 def chosen_params(key, rank: RankParams) -> str:
     """The params.yaml values of a setting, as one JSON line."""
     chosen = {name: getattr(rank, name) for name in
@@ -290,6 +317,9 @@ def main() -> None:
             penalty += 1.0
         return worst - 5.0 * shortfall - penalty, results
 
+    # the median profile size of each setting: the search can change a weight while keeping it
+    # where one setting's profiles are
+    sizes = sorted({float(np.median(np.bincount(s.rows))) for s in splits[0][1]})
     rng = np.random.default_rng(args.seed)
     best_key, best = pairs[0], params.rank
     best_value, _ = objective(best_key, best)
@@ -298,13 +328,13 @@ def main() -> None:
         key = pairs[rng.integers(len(pairs))] if rng.random() < 0.2 else best_key
         changes = {}
         for name in rng.choice(WEIGHTS, size=rng.integers(1, 3), replace=False):
-            small, large = getattr(best, name)
-            side = rng.integers(3)
-            step = rng.normal() * STEP[name]
-            changes[name] = (small + step * (side != 1), large + step * (side != 0))
+            # a change of the weight that keeps it at one setting's profile size (or none)
+            pivots = [None, 0.0, 1.0, *(n / (n + best.large_profile) for n in sizes)]
+            changes[name] = pivoted(getattr(best, name), rng.normal() * STEP[name],
+                                    pivots[rng.integers(len(pivots))])
         if rng.random() < 0.2:
-            changes["large_profile"] = float(np.clip(best.large_profile * np.exp(rng.normal() * 0.3),
-                                                     5, 500))
+            changes |= rescaled(best, float(np.clip(
+                best.large_profile * np.exp(rng.normal() * 0.3), 5, 500)), sizes)
         if rng.random() < 0.1:
             changes["candidates"] = int(rng.choice(CANDIDATES))
         if rng.random() < 0.1:
