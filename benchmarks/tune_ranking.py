@@ -256,10 +256,10 @@ def main() -> None:
     parser.add_argument("--params", type=Path, default=ROOT / "params.yaml")
     parser.add_argument("--iterations", type=int, default=400)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--fits", default="250:25:0.25:0.7:10000",
+    parser.add_argument("--fits",
                         help="ranking models to try, comma-separated rated_penalty:liked_penalty:"
                              "liked_exponent:similar.exponent:liked_plain_penalty (each is "
-                             "fitted once)")
+                             "fitted once; default: the params file's)")
     parser.add_argument("--ease-penalties", default="200,500,2000,10000",
                         help="penalties of the EASE references (the best counts, per setting)")
     parser.add_argument("--min-coverage", type=float, default=0.22)
@@ -275,7 +275,10 @@ def main() -> None:
                             columns=["userId", "movieId", "rating", "timestamp"])
     features = MovieFeatures.load(ROOT / "data" / "features")
     movies, tags = load_movies(data_dir), load_tags(data_dir)
-    pairs = [tuple(float(x) for x in fit_.split(":")) for fit_ in args.fits.split(",")]
+    rank = params.rank
+    fits = args.fits or (f"{rank.rated_penalty}:{rank.liked_penalty}:{rank.liked_exponent}:"
+                         f"{params.similar.exponent}:{rank.liked_plain_penalty}")
+    pairs = [tuple(float(x) for x in fit_.split(":")) for fit_ in fits.split(",")]
     penalties = tuple(float(x) for x in args.ease_penalties.split(","))
     splits = []  # per split: its rankers, settings and the best EASE peer's NDCG per setting
     for split in range(args.splits):
