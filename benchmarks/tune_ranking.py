@@ -9,8 +9,11 @@ once on its fit set, the ranking model once per ``--fits`` entry (item-model pen
 the validation new users at every profile size and order, the rank score's terms
 (:class:`movierec.ranking.lists.Ranker`) are computed once; a random search then moves the rank
 weights (``rank.large_profile``, the weight pairs, ``rank.candidates``,
-``rank.calibration_weight``). A setting scores its NDCG@k over the best EASE peer's on the same
-setting and split (EASE on who rated and on who liked what, each at its best of
+``rank.calibration_weight``): a pair moves at one end, at both, or around one setting's median
+profile size (:func:`pivoted`), and a new ``rank.large_profile`` keeps every weight at the
+smallest and largest settings' sizes (:func:`rescaled`). A setting scores its NDCG@k over the
+best EASE peer's on the same setting and split (EASE on who rated and on who liked what, each at
+its best of
 ``--ease-penalties`` for that setting), averaged over the splits; the search maximises the worst
 setting's ratio while the known users' catalogue coverage stays at
 ``--min-coverage`` or above and the lists stay personal: on each split and on the model of the
