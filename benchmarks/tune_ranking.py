@@ -13,9 +13,8 @@ weights (``rank.large_profile``, the weight pairs, ``rank.candidates``,
 profile size (:func:`pivoted`), and a new ``rank.large_profile`` keeps every weight at the
 smallest and largest settings' sizes (:func:`rescaled`). A setting scores its NDCG@k over the
 best EASE peer's on the same setting and split (EASE on who rated and on who liked what, each at
-its best of
-``--ease-penalties`` for that setting), averaged over the splits; the search maximises the worst
-setting's ratio while the known users' catalogue coverage stays at
+its best of ``--ease-penalties`` for that setting), averaged over the splits; the search
+maximises the worst setting's ratio while the known users' catalogue coverage stays at
 ``--min-coverage`` or above and the lists stay personal: on each split and on the model of the
 whole training split, the opposite profiles of ``tests/stages/test_recommend.py`` (a horror fan
 who hates romance and the reverse) get lists led by their genre.
