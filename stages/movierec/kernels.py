@@ -17,8 +17,18 @@ import numpy as np
 from scipy import sparse
 
 
+def kernel_csr(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
+    """``matrix`` as CSR in the kernels' types (int64 index arrays, float64 values), for a matrix
+    that many kernel calls read: :func:`_csr_arrays` then passes its arrays without copying."""
+    converted = sparse.csr_matrix(matrix).astype(float)  # a copy: the caller's stays
+    converted.indptr = converted.indptr.astype(np.int64)  # set directly: scipy's constructor
+    converted.indices = converted.indices.astype(np.int64)  # would narrow them to int32
+    return converted
+
+
 def _csr_arrays(matrix: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A CSR matrix's index pointers, indices (int64) and values (float64), as kernels take them."""
+    """A CSR matrix's index pointers, indices (int64) and values (float64), as kernels take them
+    (copied only if they are of other types)."""
     matrix = sparse.csr_matrix(matrix)
     return (matrix.indptr.astype(np.int64, copy=False),
             matrix.indices.astype(np.int64, copy=False), matrix.data.astype(float, copy=False))

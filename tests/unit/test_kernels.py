@@ -8,8 +8,10 @@ import pytest
 from scipy import sparse
 
 from movierec.kernels import (
+    _csr_arrays,
     affinities,
     affinity_rows,
+    kernel_csr,
     neighbor_rows,
     neighbor_sums,
     sparse_dense,
@@ -134,3 +136,13 @@ def test_neighbor_rows_equal_the_scipy_product_and_the_per_query_sums():
     users, movies = np.repeat(rows, 40), np.tile(np.arange(40), 3)
     per_query = neighbor_sums(evidence, weights, users, movies)
     np.testing.assert_allclose(numerator.ravel(), per_query[0], rtol=0, atol=1e-12)
+
+
+def test_kernel_csr_holds_the_same_matrix_in_the_types_kernels_read_without_copies():
+    matrix = sparse.random(30, 20, density=0.2, random_state=7, format="csr", dtype=np.float32)
+    converted = kernel_csr(matrix.T)
+    assert (converted != matrix.T.tocsr()).nnz == 0
+    assert converted.indices.dtype == converted.indptr.dtype == np.int64
+    passed = _csr_arrays(converted)
+    assert all(np.shares_memory(a, b) for a, b in
+               zip(passed, (converted.indptr, converted.indices, converted.data), strict=True))

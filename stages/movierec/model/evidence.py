@@ -37,6 +37,7 @@ from movierec import numerics
 from movierec.kernels import (
     affinities,
     affinity_rows,
+    kernel_csr,
     neighbor_rows,
     neighbor_sums,
     top_k_pairs,
@@ -100,13 +101,10 @@ class ItemEvidence:
 
     def neighbor_of(self) -> sparse.csr_matrix:
         """``similarity`` transposed: row ``j`` holds the movies ``j`` is a neighbour of (built
-        once, not pickled; int64 indices and float64 weights, as the kernels take them, so a
-        refresh copies none of its 8.7M entries at ml-latest scale)."""
+        once, not pickled; in the kernels' types, so a refresh copies none of its 8.7M entries
+        at ml-latest scale)."""
         if "_neighbor_of" not in self.__dict__:
-            transposed = self.similarity.T.tocsr().astype(float)
-            transposed.indptr = transposed.indptr.astype(np.int64)
-            transposed.indices = transposed.indices.astype(np.int64)
-            self.__dict__["_neighbor_of"] = transposed
+            self.__dict__["_neighbor_of"] = kernel_csr(self.similarity.T)
         return self.__dict__["_neighbor_of"]
 
     def __getstate__(self) -> dict:
