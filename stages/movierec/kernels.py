@@ -12,6 +12,9 @@ tests compare them with a pure numpy/scipy reference.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numba
 import numpy as np
 from scipy import sparse
@@ -60,56 +63,69 @@ def _sift_down(heap_strength, heap_column, heap_value, size, at):
 
 
 @numba.njit(nogil=True, cache=True)
-def _top_k_pairs(user_ptr, user_movies, user_values, movie_ptr, movie_users, movie_values,
-                 label, row_scale, column_scale, shrinkage, k, out_col, out_val, out_len):
+def _top_k_pairs(user_ptr, user_movies, values, skip, movie_ptr, movie_users, movie_entry, label,
+                 row_scale, column_scale, shrinkage, k, first, step, out_col, out_val, out_len):
     n_movies = len(movie_ptr) - 1
-    sums = np.zeros((n_movies, 2))  # per movie j: the dot product with i, and the count
+    n_fits = values.shape[1]
+    # per movie j: the dot product with i in each fit; the co-ratings that each fit skips (after
+    # a slot for the entries no fit skips); all co-ratings
+    sums = np.zeros((n_movies, 2 * n_fits + 2))
+    stamp = np.full(n_movies, -1, dtype=np.int64)
     touched = np.empty(n_movies + 1, dtype=np.int64)
     heap_strength = np.empty(max(k, 1))
     heap_value = np.empty(max(k, 1))
     heap_column = np.empty(max(k, 1), dtype=np.int64)
-    for i in range(n_movies):
+    for i in range(first, n_movies, step):
         n_touched = 0
         for a in range(movie_ptr[i], movie_ptr[i + 1]):
-            user, rating = movie_users[a], movie_values[a]
+            user, entry_a = movie_users[a], movie_entry[a]
+            skip_a = n_fits + 1 + skip[entry_a]
+            value_a = values[entry_a]
             for b in range(user_ptr[user], user_ptr[user + 1]):
                 j = user_movies[b]
                 touched[n_touched] = j  # branch-free: kept only on the first touch of j
-                n_touched += sums[j, 1] == 0
-                sums[j, 0] += rating * user_values[b]
-                sums[j, 1] += 1
-        size = 0
+                n_touched += stamp[j] != i
+                stamp[j] = i
+                line, value_b = sums[j], values[b]
+                for f in range(n_fits):  # 0 where a fit skips either entry: adds exactly 0
+                    line[f] += value_a[f] * value_b[f]
+                skip_b = n_fits + 1 + skip[b]
+                line[skip_a] += 1.0
+                line[skip_b] += skip_b != skip_a
+                line[2 * n_fits + 1] += 1.0
+        for f in range(n_fits):
+            size = 0
+            for t in range(n_touched):
+                j = touched[t]
+                dot, count = sums[j, f], sums[j, 2 * n_fits + 1] - sums[j, n_fits + 1 + f]
+                if j == i:
+                    continue
+                denominator = row_scale[i, f] * column_scale[j, f]
+                similarity = dot / denominator if denominator > 0 else 0.0
+                if shrinkage >= 0:
+                    similarity = similarity * count / (count + shrinkage)
+                strength = abs(similarity)
+                if similarity == 0 or k == 0 or (size == k and strength < heap_strength[0]):
+                    continue  # (the last: weaker than the weakest kept, the common case)
+                column = label[j]
+                if size < k:  # fill the heap, then keep it ordered
+                    heap_strength[size], heap_column[size], heap_value[size] = (strength, column,
+                                                                                similarity)
+                    size += 1
+                    if size == k:
+                        for at in range(k // 2 - 1, -1, -1):
+                            _sift_down(heap_strength, heap_column, heap_value, k, at)
+                elif _worse(heap_strength[0], heap_column[0], strength, column):
+                    heap_strength[0], heap_column[0], heap_value[0] = strength, column, similarity
+                    _sift_down(heap_strength, heap_column, heap_value, k, 0)
+            order = np.argsort(heap_column[:size])  # canonical CSR order: ascending columns
+            row = label[i]
+            for t in range(size):
+                out_col[f, row, t] = heap_column[order[t]]
+                out_val[f, row, t] = heap_value[order[t]]
+            out_len[f, row] = size
         for t in range(n_touched):
-            j = touched[t]
-            dot, count = sums[j, 0], sums[j, 1]
-            sums[j, 0] = 0.0
-            sums[j, 1] = 0.0
-            if j == i:
-                continue
-            denominator = row_scale[i] * column_scale[j]
-            similarity = dot / denominator if denominator > 0 else 0.0
-            if shrinkage >= 0:
-                similarity = similarity * count / (count + shrinkage)
-            strength = abs(similarity)
-            if similarity == 0 or k == 0 or (size == k and strength < heap_strength[0]):
-                continue  # (the last: weaker than the weakest kept, the common case)
-            column = label[j]
-            if size < k:  # fill the heap, then keep it ordered
-                heap_strength[size], heap_column[size], heap_value[size] = (strength, column,
-                                                                            similarity)
-                size += 1
-                if size == k:
-                    for at in range(k // 2 - 1, -1, -1):
-                        _sift_down(heap_strength, heap_column, heap_value, k, at)
-            elif _worse(heap_strength[0], heap_column[0], strength, column):
-                heap_strength[0], heap_column[0], heap_value[0] = strength, column, similarity
-                _sift_down(heap_strength, heap_column, heap_value, k, 0)
-        order = np.argsort(heap_column[:size])  # canonical CSR order: ascending columns
-        row = label[i]
-        for t in range(size):
-            out_col[row, t] = heap_column[order[t]]
-            out_val[row, t] = heap_value[order[t]]
-        out_len[row] = size
+            sums[touched[t]] = 0.0
 
 
 def top_k_pairs(by_user: sparse.csr_matrix, row_scale: np.ndarray, column_scale: np.ndarray,
@@ -118,32 +134,63 @@ def top_k_pairs(by_user: sparse.csr_matrix, row_scale: np.ndarray, column_scale:
 
     For users x movies ``by_user`` (``X``) the score of movies ``(i, j)`` is
     ``(X'X)_ij / (row_scale_i column_scale_j)``, times ``c / (c + shrinkage)`` for the ``c`` users
-    who have both if ``shrinkage >= 0``; ties keep the lower columns. It costs the sum over users
-    of their movies squared, in memory the size of one movies row: the movies are relabelled by
-    popularity first, so that the most touched part of that row stays in cache.
+    who have both if ``shrinkage >= 0``; ties keep the lower columns (:func:`fits_top_k_pairs`
+    with one fit).
     """
     by_user = sparse.csr_matrix(by_user)
-    n_movies = by_user.shape[1]
-    counts = np.bincount(by_user.indices, minlength=n_movies)
+    return fits_top_k_pairs(by_user, by_user.data[:, None], np.full(by_user.nnz, -1),
+                            np.asarray(row_scale, dtype=float)[:, None],
+                            np.asarray(column_scale, dtype=float)[:, None], shrinkage, k)[0]
+
+
+def fits_top_k_pairs(pattern: sparse.csr_matrix, values: np.ndarray, skip: np.ndarray,
+                     row_scale: np.ndarray, column_scale: np.ndarray, shrinkage: float,
+                     k: int) -> list[sparse.csr_matrix]:
+    """:func:`top_k_pairs` of several fits over one users x movies ``pattern`` in one pass.
+
+    Fit ``f`` is the matrix of entries ``e`` with ``skip[e] != f``, valued ``values[e, f]``
+    (entries x fits), scaled by column ``f`` of ``row_scale`` and ``column_scale`` (movies x
+    fits); its result is what :func:`top_k_pairs` gives for that matrix, to the last bit. The
+    pass costs the sum over users of their movies squared, once for all fits (out-of-fold
+    similarities: fit ``f`` leaves out fold ``f``), in memory the size of one movies row per fit:
+    the movies are relabelled by popularity first, so that the most touched part stays in cache.
+    It runs on all cores, each taking every n-th movie.
+    """
+    pattern = sparse.csr_matrix(pattern)
+    n_movies, n_fits = pattern.shape[1], values.shape[1]
+    counts = np.bincount(pattern.indices, minlength=n_movies)
     label = np.lexsort((np.arange(n_movies), -counts))  # new position -> movie
     relabel = np.empty(n_movies, dtype=np.int64)
     relabel[label] = np.arange(n_movies)
-    by_user = sparse.csr_matrix((by_user.data.astype(float), relabel[by_user.indices],
-                                 by_user.indptr.copy()), shape=by_user.shape)
-    by_user.sort_indices()  # in place: on copies, not the caller's arrays
-    by_movie = by_user.T.tocsr()  # users ascending within each movie: scipy's product order
-    by_movie.sort_indices()
+    # the entries in CSR order of the relabelled pattern; by movie, users ascending
+    user_of = np.repeat(np.arange(pattern.shape[0]), np.diff(pattern.indptr))
+    order = np.lexsort((relabel[pattern.indices], user_of))
+    user_movies = relabel[pattern.indices][order]
+    by_movie = np.lexsort((user_of[order], user_movies))
+    movie_ptr = np.concatenate([[0], np.cumsum(np.bincount(user_movies, minlength=n_movies))])
+    values = np.asarray(values, dtype=float)[order]  # a copy, C-ordered
+    skip = np.asarray(skip, dtype=np.int64)[order]
+    values[skip[:, None] == np.arange(n_fits)] = 0.0  # what a fit skips adds 0 to its products
     width = max(min(k, n_movies), 0)
-    out_col = np.zeros((n_movies, width), dtype=np.int64)
-    out_val = np.zeros((n_movies, width))
-    out_len = np.zeros(n_movies, dtype=np.int64)
-    _top_k_pairs(*_csr_arrays(by_user), *_csr_arrays(by_movie), label,
-                 np.asarray(row_scale, dtype=float)[label],
-                 np.asarray(column_scale, dtype=float)[label], float(shrinkage), width, out_col,
-                 out_val, out_len)
-    keep = np.arange(width)[None, :] < out_len[:, None]
-    indptr = np.concatenate([[0], np.cumsum(out_len)])
-    return sparse.csr_matrix((out_val[keep], out_col[keep], indptr), shape=(n_movies, n_movies))
+    out_col = np.zeros((n_fits, n_movies, width), dtype=np.int64)
+    out_val = np.zeros((n_fits, n_movies, width))
+    out_len = np.zeros((n_fits, n_movies), dtype=np.int64)
+    arguments = (pattern.indptr.astype(np.int64), user_movies, values, skip, movie_ptr,
+                 user_of[order][by_movie], by_movie, label,
+                 np.ascontiguousarray(np.asarray(row_scale, dtype=float)[label]),
+                 np.ascontiguousarray(np.asarray(column_scale, dtype=float)[label]),
+                 float(shrinkage), width)
+    step = max(min(os.cpu_count() or 1, n_movies), 1)
+    with ThreadPoolExecutor(max_workers=step) as pool:  # disjoint rows; the kernel is nogil
+        list(pool.map(lambda first: _top_k_pairs(*arguments, first, step, out_col, out_val,
+                                                 out_len), range(step)))
+    keep = np.arange(width)[None, None, :] < out_len[:, :, None]
+    results = []
+    for f in range(n_fits):
+        indptr = np.concatenate([[0], np.cumsum(out_len[f])])
+        results.append(sparse.csr_matrix((out_val[f][keep[f]], out_col[f][keep[f]], indptr),
+                                         shape=(n_movies, n_movies)))
+    return results
 
 
 @numba.njit(nogil=True, cache=True)

@@ -11,6 +11,7 @@ from movierec.kernels import (
     _csr_arrays,
     affinities,
     affinity_rows,
+    fits_top_k_pairs,
     kernel_csr,
     neighbor_rows,
     neighbor_sums,
@@ -75,6 +76,25 @@ def test_top_k_pairs_equals_the_reference(seed: int, k: int):
         assert got.has_sorted_indices
         assert (got != 0).toarray().tolist() == (want != 0).toarray().tolist()
         np.testing.assert_allclose(got.toarray(), want.toarray(), rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_fits_top_k_pairs_gives_each_fit_what_top_k_pairs_gives_its_entries(seed: int):
+    residuals = rating_like(seed, n_users=80, n_movies=50)
+    rng = np.random.default_rng(seed)
+    n_fits = 4
+    skip = rng.integers(-1, n_fits, residuals.nnz)  # -1: in every fit
+    values = residuals.data[:, None] + rng.normal(size=(residuals.nnz, n_fits)).round(1)
+    scale = rng.random((50, n_fits)) + 0.5
+    rows = np.repeat(np.arange(80), np.diff(residuals.indptr))
+    for shrinkage in (10.0, -1.0):
+        got = fits_top_k_pairs(residuals, values, skip, scale, scale[::-1], shrinkage, 7)
+        for f in range(n_fits):
+            held = skip != f
+            fit = sparse.csr_matrix((values[held, f], (rows[held], residuals.indices[held])),
+                                    shape=residuals.shape)
+            want = top_k_pairs(fit, scale[:, f], scale[::-1, f], shrinkage, 7)
+            assert (got[f] != want).nnz == 0, f  # to the last bit
 
 
 def test_top_k_pairs_of_empty_movies_and_users():

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import pickle
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import joblib
@@ -102,33 +101,32 @@ class RatingModel:
         y = ratings["rating"].to_numpy(dtype=float)
         n_users, n_movies = len(self.user_ids_), len(self.movie_ids_)
 
-        with ThreadPoolExecutor(max_workers=1) as background:  # what predictions use, meanwhile
-            evidence = background.submit(fit_item_evidence, user_idx, movie_idx, y, n_users,
-                                         n_movies, config)
-            fold = rng.integers(0, self.folds, size=len(y), dtype=np.int8)
-            rows = None
-            if 0 < self.max_samples < len(y):
-                rows = np.sort(rng.choice(len(y), size=self.max_samples, replace=False))
-            profile_size = priority = None
-            if self.small_profile_share > 0:
-                profile_size = small_profile_sizes(n_users, self.small_profile_share,
-                                                   self.small_profile_max, rng)
-                priority = rng.random(len(y), dtype=np.float32)
-            # the Ridge's per-rating columns: the evidence (content and numeric are per movie)
-            dense = np.empty((len(y), len(config.feature_names)), order="F")
-            out_of_fold_features(user_idx, movie_idx, y, n_users, n_movies, self.genres_,
-                                 self.tokens_, config, fold, out=dense,
-                                 profile_size=profile_size, priority=priority)
-            movie_idx_rows, y_rows = movie_idx, y
-            if rows is not None:
-                dense, movie_idx_rows, y_rows = dense[rows], movie_idx[rows], y[rows]
-            self.ridge_ = ridge_by_movie(
-                self.content_ if self.content else None, movie_idx_rows, dense, y_rows,
-                self.alpha, standardize=True,
-                movie_dense=self.movie_numeric_ if self.content else None)
-            self.n_samples_ = len(y_rows)
-            del dense
-            self.items_, self.users_ = evidence.result()
+        fold = rng.integers(0, self.folds, size=len(y), dtype=np.int8)
+        rows = None
+        if 0 < self.max_samples < len(y):
+            rows = np.sort(rng.choice(len(y), size=self.max_samples, replace=False))
+        profile_size = priority = None
+        if self.small_profile_share > 0:
+            profile_size = small_profile_sizes(n_users, self.small_profile_share,
+                                               self.small_profile_max, rng)
+            priority = rng.random(len(y), dtype=np.float32)
+        fits = fit_item_evidence(user_idx, movie_idx, y, n_users, n_movies, config, fold)
+        # the Ridge's per-rating columns: the evidence (content and numeric are per movie)
+        dense = np.empty((len(y), len(config.feature_names)), order="F")
+        out_of_fold_features(user_idx, movie_idx, y, n_users, n_movies, self.genres_,
+                             self.tokens_, config, fold, fits[:-1], out=dense,
+                             profile_size=profile_size, priority=priority)
+        movie_idx_rows, y_rows = movie_idx, y
+        if rows is not None:
+            dense, movie_idx_rows, y_rows = dense[rows], movie_idx[rows], y[rows]
+        self.ridge_ = ridge_by_movie(
+            self.content_ if self.content else None, movie_idx_rows, dense, y_rows,
+            self.alpha, standardize=True,
+            movie_dense=self.movie_numeric_ if self.content else None)
+        self.n_samples_ = len(y_rows)
+        del dense
+        self.items_ = fits[-1]
+        self.users_ = user_evidence(self.items_, user_idx, movie_idx, y, n_users, config)
         return self
 
     @staticmethod

@@ -37,6 +37,7 @@ from movierec import numerics
 from movierec.kernels import (
     affinities,
     affinity_rows,
+    fits_top_k_pairs,
     kernel_csr,
     neighbor_rows,
     neighbor_sums,
@@ -166,21 +167,42 @@ def fit_movie_biases(movie_idx: np.ndarray, ratings: np.ndarray, n_movies: int,
 
 def fit_item_evidence(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: np.ndarray,
                       n_users: int, n_movies: int, config: EvidenceConfig,
-                      profiles: np.ndarray | None = None) -> tuple[ItemEvidence, UserEvidence]:
-    """Movie biases and similarities from evidence ratings, and the evidence of their users:
-    from every rating, or only from the ``profiles`` rows (a mask) if given."""
-    items = fit_movie_biases(movie_idx, ratings, n_movies, config.damping)
-    users = None
-    if profiles is None or config.item_neighbors:
-        users = user_evidence(items, user_idx, movie_idx, ratings, n_users, config)
-    if config.item_neighbors:
-        items.similarity = item_similarity(users.residuals, config.neighbors,
-                                           config.neighbor_shrinkage,
-                                           config.neighbor_max_pairs, config.seed)
-    if profiles is not None:
-        users = user_evidence(items, user_idx[profiles], movie_idx[profiles], ratings[profiles],
-                              n_users, config)
-    return items, users
+                      fold: np.ndarray | None = None) -> list[ItemEvidence]:
+    """Movie biases and similarities of evidence ratings: with ``fold`` (per rating, 0 .. K-1)
+    one fit per fold ``k`` from the ratings not in it, then one from every rating; else that one.
+
+    Each fit's similarity is :func:`item_similarity` of its users' residuals
+    (:func:`user_evidence`), all from one pass (:func:`movierec.kernels.fits_top_k_pairs`) over
+    at most ``neighbor_max_pairs`` co-rated pairs of all ratings (a fold's fit uses those of
+    its ratings): the pairwise work is done once, not once per fold.
+    """
+    n_folds = 0 if fold is None else int(fold.max()) + 1
+    fits = []
+    values = np.zeros((len(ratings), n_folds + 1)) if config.item_neighbors else None
+    for k in range(n_folds + 1):
+        held = slice(None) if k == n_folds else np.flatnonzero(fold != k)
+        items = fit_movie_biases(movie_idx[held], ratings[held], n_movies, config.damping)
+        if values is not None:  # the fit's residuals, as user_evidence gives them
+            bias, _, after_movie = user_biases(items, user_idx[held], movie_idx[held],
+                                               ratings[held], n_users, config.damping)
+            values[held, k] = after_movie - bias[user_idx[held]]
+        fits.append(items)
+    if values is not None:
+        pattern = within_pairs(by_user(user_idx, movie_idx, np.arange(len(ratings)), n_users,
+                                       n_movies), config.neighbor_max_pairs, config.seed)
+        entry = pattern.data
+        values = values[entry]
+        skip = np.full(len(entry), -1) if fold is None else fold[entry]
+        norms = np.empty((n_movies, n_folds + 1))
+        for k in range(n_folds + 1):
+            held = skip != k
+            norms[:, k] = np.sqrt(np.bincount(pattern.indices[held], values[held, k] ** 2,
+                                              minlength=n_movies))
+        similarities = fits_top_k_pairs(pattern, values, skip, norms, norms,
+                                        config.neighbor_shrinkage, config.neighbors)
+        for items, similarity in zip(fits, similarities, strict=True):
+            items.similarity = similarity
+    return fits
 
 
 def neighbor_scores(items: ItemEvidence, users: UserEvidence, user_idx: np.ndarray,
@@ -257,10 +279,11 @@ def small_profile_sizes(n_users: int, share: float, largest: int,
 def out_of_fold_features(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: np.ndarray,
                          n_users: int, n_movies: int, genres: sparse.csr_matrix,
                          tokens: sparse.csr_matrix, config: EvidenceConfig,
-                         fold: np.ndarray, out: np.ndarray | None = None,
+                         fold: np.ndarray, fits: list[ItemEvidence], out: np.ndarray | None = None,
                          profile_size: np.ndarray | None = None,
                          priority: np.ndarray | None = None) -> np.ndarray:
-    """Evidence features of each training row, computed from the folds the row is not in.
+    """Evidence features of each training row, computed from the folds the row is not in: fold
+``k``'s rows from the movie evidence ``fits[k]`` (:func:`fit_item_evidence` with ``fold``).
 
     With ``profile_size`` (per user, see :func:`small_profile_sizes`) a user's evidence is about
     that many of their other-fold ratings: each is kept if its ``priority`` (uniform in [0, 1), one
@@ -273,13 +296,13 @@ def out_of_fold_features(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: n
         held = fold == k
         other = np.flatnonzero(~held)
         other_users = user_idx[other]
-        profiles = None
         if profile_size is not None:
             available = np.bincount(other_users, minlength=n_users)
             share = np.divide(profile_size, available, out=np.ones(n_users), where=available > 0)
-            profiles = priority[other] < share[other_users]
-        items, users = fit_item_evidence(other_users, movie_idx[other], ratings[other],
-                                         n_users, n_movies, config, profiles)
+            other = other[priority[other] < share[other_users]]
+        items = fits[k]
+        users = user_evidence(items, user_idx[other], movie_idx[other], ratings[other], n_users,
+                              config)
         rows = np.flatnonzero(held)
         columns = evidence_columns(items, users, user_idx[rows], movie_idx[rows], genres, tokens,
                                    config)

@@ -29,7 +29,8 @@ def test_damped_biases_by_hand():
     user = np.array([0, 1, 0])
     movie = np.array([0, 0, 1])
     rating = np.array([4.0, 5.0, 0.0])
-    items, users = fit_item_evidence(user, movie, rating, 2, 3, BIASES_ONLY)
+    [items] = fit_item_evidence(user, movie, rating, 2, 3, BIASES_ONLY)
+    users = user_evidence(items, user, movie, rating, 2, BIASES_ONLY)
     assert items.global_mean == 3.0
     assert items.movie_bias.tolist() == [1.0, -1.5, 0.0]
     # user 0: residuals 4-3-1=0 and 0-3+1.5=-1.5 -> -1.5 / 3
@@ -37,7 +38,8 @@ def test_damped_biases_by_hand():
     assert items.movie_count.tolist() == [2, 1, 0]
     assert users.residuals is None  # kept only for the affinity and item-neighbour features
     with_neighbors = evidence_config(damping=1.0, genre_affinity=False, tag_affinity=False)
-    _, users = fit_item_evidence(user, movie, rating, 2, 3, with_neighbors)
+    [items] = fit_item_evidence(user, movie, rating, 2, 3, with_neighbors)
+    users = user_evidence(items, user, movie, rating, 2, with_neighbors)
     assert users.residuals.toarray()[0].tolist() == [0.5, -1.0, 0.0]
 
 
@@ -67,7 +69,7 @@ def test_genre_affinity_is_the_damped_mean_residual_per_genre():
     genres = row_normalize(sparse.csr_matrix(np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])))
     config = evidence_config(damping=0.0, genre_affinity=True, tag_affinity=False,
                             item_neighbors=False, affinity_damping=1.0)
-    items, _ = fit_item_evidence(np.array([1]), np.array([2]), np.array([3.0]), 2, 3, config)
+    [items] = fit_item_evidence(np.array([1]), np.array([2]), np.array([3.0]), 2, 3, config)
     users = user_evidence(items, np.array([0, 0]), np.array([0, 1]), np.array([5.0, 3.0]), 1,
                           config)
     # user bias (5-3 + 3-3)/2 = 1 -> residuals +1 (movie 0: genre 0), -1 (movie 1: half each):
@@ -101,11 +103,31 @@ def test_simulated_profiles_cut_the_user_evidence_of_training_rows():
     config = evidence_config(neighbors=5)
     fold = rng.integers(0, 5, n)
     count = config.feature_names.index("user_log_count")
-    full = out_of_fold_features(user, movie, rating, n_users, n_movies, tokens, tokens, config, fold)
+    fits = fit_item_evidence(user, movie, rating, n_users, n_movies, config, fold)[:-1]
+    full = out_of_fold_features(user, movie, rating, n_users, n_movies, tokens, tokens, config, fold,
+                                fits)
     size = np.where(np.arange(n_users) % 2 == 0, 5.0, np.inf)
     cut = out_of_fold_features(user, movie, rating, n_users, n_movies, tokens, tokens, config, fold,
-                               profile_size=size, priority=rng.random(n))
+                               fits, profile_size=size, priority=rng.random(n))
     small = np.isfinite(size[user])
     # about 5 of the ~120 other-fold ratings of the even users; all of the others'
     assert np.expm1(cut[small, count]).mean() == pytest.approx(5, abs=1)
     np.testing.assert_array_equal(cut[~small], full[~small])
+
+
+def test_one_pass_gives_every_fold_the_similarity_of_its_own_ratings():
+    rng = np.random.default_rng(3)
+    n_users, n_movies = 50, 40
+    user, movie = np.nonzero(rng.random((n_users, n_movies)) < 0.4)
+    rating = rng.choice(np.arange(0.5, 5.5, 0.5), len(user))
+    fold = rng.integers(0, 5, len(user))
+    config = evidence_config(neighbors=6)
+    fits = fit_item_evidence(user, movie, rating, n_users, n_movies, config, fold)
+    assert len(fits) == 6  # one per fold, then all ratings
+    for k, items in enumerate(fits):
+        held = fold != k
+        users = user_evidence(items, user[held], movie[held], rating[held], n_users, config)
+        own = item_similarity(users.residuals, config.neighbors, config.neighbor_shrinkage)
+        assert items.global_mean == rating[held].mean()
+        assert items.similarity.nnz > 0
+        assert (items.similarity != own).nnz == 0  # to the last bit

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import sparse
 
-from movierec.model.evidence import out_of_fold_features, small_profile_sizes
+from movierec.model.evidence import fit_item_evidence, out_of_fold_features, small_profile_sizes
 from movierec.sparse import row_normalize
 from support import evidence_config, run_stage, write_params
 
@@ -70,8 +70,9 @@ def test_a_training_rows_own_rating_never_feeds_its_features(simulated_profiles)
                     "priority": rng.random(n)}
 
     def features_of(ratings):
+        fits = fit_item_evidence(user, movie, ratings, 20, 15, config, fold)[:-1]
         return out_of_fold_features(user, movie, ratings, 20, 15, tokens, tokens, config, fold,
-                                    **profiles)
+                                    fits, **profiles)
 
     baseline = features_of(rating)
     for row in (0, 17, 311):
