@@ -1,13 +1,15 @@
 """Compiled kernels (numba) for the loops over sparse rating structures that numpy and scipy do
 poorly: each movie's most similar movies without the movies x movies product
-(:func:`top_k_pairs`), the item model's Gram matrix (:func:`pair_counts`), a user's residuals on
-a movie's neighbours (:func:`neighbor_sums`, :func:`neighbor_rows`), affinities without a users
-x tokens matrix (:func:`affinities`, :func:`affinity_rows`), a reproducible sample of rows
-(:func:`sample_rows`) and a sparse x float32 product in float64 (:func:`sparse_dense`).
+(:func:`top_k_pairs`; :func:`fits_top_k_pairs` for several fits in one pass), the item model's
+Gram matrix (:func:`pair_counts`), a user's residuals on a movie's neighbours
+(:func:`neighbor_sums`, :func:`neighbor_rows`), affinities without a users x tokens matrix
+(:func:`affinities`, :func:`affinity_rows`), a reproducible sample of rows (:func:`sample_rows`)
+and a sparse x float32 product in float64 (:func:`sparse_dense`).
 
-Each kernel runs on one thread and releases the GIL, so callers run independent fits in threads.
-Sums run in a fixed order (no fast-math), so the results are the same on every machine; the
-tests compare them with a pure numpy/scipy reference.
+Each kernel runs on one thread and releases the GIL, so callers run independent fits in threads
+(the similarity pass splits its movie rows over the cores that way itself). Sums run in a fixed
+order (no fast-math), so the results are the same on every machine; the tests compare them with
+a pure numpy/scipy reference.
 """
 
 from __future__ import annotations
