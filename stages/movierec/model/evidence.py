@@ -41,7 +41,6 @@ from movierec.kernels import (
     kernel_csr,
     neighbor_rows,
     neighbor_sums,
-    top_k_pairs,
 )
 from movierec.sparse import by_user, within_pairs
 
@@ -146,13 +145,18 @@ def user_evidence(items: ItemEvidence, user_idx: np.ndarray, movie_idx: np.ndarr
     return UserEvidence(bias=bias, count=count, residuals=residuals)
 
 
-def item_similarity(residuals: sparse.csr_matrix, neighbors: int, shrinkage: float,
-                    max_pairs: int = 0, seed: int = 0) -> sparse.csr_matrix:
-    """Each movie's ``neighbors`` most similar movies: residual cosine, shrunk by co-rating count,
-    from at most ``max_pairs`` co-rated pairs (0: all; :func:`movierec.sparse.within_pairs`)."""
-    residuals = within_pairs(residuals, max_pairs, seed)
-    norms = np.sqrt(np.asarray(residuals.multiply(residuals).sum(axis=0)).ravel())
-    return top_k_pairs(residuals, norms, norms, shrinkage, neighbors)
+def item_similarities(pattern: sparse.csr_matrix, values: np.ndarray, skip: np.ndarray,
+                      neighbors: int, shrinkage: float) -> list[sparse.csr_matrix]:
+    """Each fit's ``neighbors`` most similar movies, all fits in one pass: residual cosine shrunk
+    by co-rating count, fit ``f`` over the residuals ``values[e, f]`` of the entries ``e`` of
+    the users x movies ``pattern`` with ``skip[e] != f``
+    (:func:`movierec.kernels.fits_top_k_pairs`)."""
+    norms = np.empty((pattern.shape[1], values.shape[1]))
+    for f in range(values.shape[1]):
+        held = skip != f
+        norms[:, f] = np.sqrt(np.bincount(pattern.indices[held], values[held, f] ** 2,
+                                          minlength=pattern.shape[1]))
+    return fits_top_k_pairs(pattern, values, skip, norms, norms, shrinkage, neighbors)
 
 
 def fit_movie_biases(movie_idx: np.ndarray, ratings: np.ndarray, n_movies: int,
@@ -171,10 +175,10 @@ def fit_item_evidence(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: np.n
     """Movie biases and similarities of evidence ratings: with ``fold`` (per rating, 0 .. K-1)
     one fit per fold ``k`` from the ratings not in it, then one from every rating; else that one.
 
-    Each fit's similarity is :func:`item_similarity` of its users' residuals
-    (:func:`user_evidence`), all from one pass (:func:`movierec.kernels.fits_top_k_pairs`) over
-    at most ``neighbor_max_pairs`` co-rated pairs of all ratings (a fold's fit uses those of
-    its ratings): the pairwise work is done once, not once per fold.
+    Each fit's similarity is :func:`item_similarities` of its users' residuals
+    (:func:`user_evidence`), all fits in one pass over at most ``neighbor_max_pairs`` co-rated
+    pairs of all ratings (a fold's fit uses those of its ratings): the pairwise work is done
+    once, not once per fold.
     """
     n_folds = 0 if fold is None else int(fold.max()) + 1
     fits = []
@@ -191,15 +195,9 @@ def fit_item_evidence(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: np.n
         pattern = within_pairs(by_user(user_idx, movie_idx, np.arange(len(ratings)), n_users,
                                        n_movies), config.neighbor_max_pairs, config.seed)
         entry = pattern.data
-        values = values[entry]
-        skip = np.full(len(entry), -1) if fold is None else fold[entry]
-        norms = np.empty((n_movies, n_folds + 1))
-        for k in range(n_folds + 1):
-            held = skip != k
-            norms[:, k] = np.sqrt(np.bincount(pattern.indices[held], values[held, k] ** 2,
-                                              minlength=n_movies))
-        similarities = fits_top_k_pairs(pattern, values, skip, norms, norms,
-                                        config.neighbor_shrinkage, config.neighbors)
+        similarities = item_similarities(pattern, values[entry],
+                                         np.full(len(entry), -1) if fold is None else fold[entry],
+                                         config.neighbors, config.neighbor_shrinkage)
         for items, similarity in zip(fits, similarities, strict=True):
             items.similarity = similarity
     return fits
@@ -283,7 +281,7 @@ def out_of_fold_features(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: n
                          profile_size: np.ndarray | None = None,
                          priority: np.ndarray | None = None) -> np.ndarray:
     """Evidence features of each training row, computed from the folds the row is not in: fold
-``k``'s rows from the movie evidence ``fits[k]`` (:func:`fit_item_evidence` with ``fold``).
+    ``k``'s rows from the movie evidence ``fits[k]`` (:func:`fit_item_evidence` with ``fold``).
 
     With ``profile_size`` (per user, see :func:`small_profile_sizes`) a user's evidence is about
     that many of their other-fold ratings: each is kept if its ``priority`` (uniform in [0, 1), one

@@ -12,7 +12,7 @@ from movierec.model.evidence import (
     evidence_features,
     evidence_matrices,
     fit_item_evidence,
-    item_similarity,
+    item_similarities,
     neighbor_scores,
     out_of_fold_features,
     small_profile_sizes,
@@ -20,6 +20,14 @@ from movierec.model.evidence import (
 )
 from movierec.sparse import row_normalize
 from support import evidence_config
+
+
+def item_similarity(residuals: sparse.csr_matrix, neighbors: int,
+                    shrinkage: float) -> sparse.csr_matrix:
+    """:func:`item_similarities` of one fit: all of ``residuals``."""
+    return item_similarities(residuals, residuals.data[:, None], np.full(residuals.nnz, -1),
+                             neighbors, shrinkage)[0]
+
 
 BIASES_ONLY = evidence_config(damping=1.0, genre_affinity=False, tag_affinity=False, item_neighbors=False)
 
