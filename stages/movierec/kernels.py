@@ -21,6 +21,9 @@ import numba
 import numpy as np
 from scipy import sparse
 
+BLOCK_MOVIES = 16384  # the similarity pass sums each movie row over blocks of this many movies
+#                       (1.8 MB of sums for six fits: in cache; measured at ml-latest scale)
+
 
 def kernel_csr(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
     """``matrix`` as CSR in the kernels' types (int64 index arrays, float64 values), for a matrix
@@ -40,94 +43,117 @@ def _csr_arrays(matrix: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 @numba.njit(nogil=True, cache=True)
-def _worse(strength_a, column_a, strength_b, column_b):
-    """Whether entry a ranks below entry b: weaker, or as strong with a higher column."""
-    return strength_a < strength_b or (strength_a == strength_b and column_a > column_b)
-
-
-@numba.njit(nogil=True, cache=True)
-def _sift_down(heap_strength, heap_column, heap_value, size, at):
-    """Restore the heap (the worst entry at the root) below position ``at``."""
-    while True:
-        child = 2 * at + 1
-        if child >= size:
-            return
-        if child + 1 < size and _worse(heap_strength[child + 1], heap_column[child + 1],
-                                       heap_strength[child], heap_column[child]):
-            child += 1
-        if not _worse(heap_strength[child], heap_column[child], heap_strength[at],
-                      heap_column[at]):
-            return
-        for heap in (heap_strength, heap_value):
-            heap[at], heap[child] = heap[child], heap[at]
-        heap_column[at], heap_column[child] = heap_column[child], heap_column[at]
-        at = child
+def _keep_best(strength, column, value, size, k, ties):
+    """Cut ``size`` candidates back to the ``k`` best in place (stronger, or as strong with a
+    lower column); the weakest strength kept."""
+    weakest = np.partition(strength[:size], size - k)[size - k]
+    n_ties = stronger = 0
+    for t in range(size):
+        if strength[t] == weakest:
+            ties[n_ties] = column[t]
+            n_ties += 1
+        stronger += strength[t] > weakest
+    cut = np.sort(ties[:n_ties])[k - stronger - 1]  # the highest column of a kept tie
+    at = 0
+    for t in range(size):
+        if strength[t] > weakest or (strength[t] == weakest and column[t] <= cut):
+            strength[at], column[at], value[at] = strength[t], column[t], value[t]
+            at += 1
+    return weakest
 
 
 @numba.njit(nogil=True, cache=True)
 def _top_k_pairs(user_ptr, user_movies, values, skip, movie_ptr, movie_users, movie_entry, label,
-                 row_scale, column_scale, shrinkage, k, first, step, out_col, out_val, out_len):
+                 row_scale, column_scale, row_gain, column_gain, shrinkage, k, block, first,
+                 step, out_col, out_val, out_len):
     n_movies = len(movie_ptr) - 1
     n_fits = values.shape[1]
-    # per movie j: the dot product with i in each fit; the co-ratings that each fit skips (after
-    # a slot for the entries no fit skips); all co-ratings
-    sums = np.zeros((n_movies, 2 * n_fits + 2))
-    stamp = np.full(n_movies, -1, dtype=np.int64)
-    touched = np.empty(n_movies + 1, dtype=np.int64)
-    heap_strength = np.empty(max(k, 1))
-    heap_value = np.empty(max(k, 1))
-    heap_column = np.empty(max(k, 1), dtype=np.int64)
+    # per movie j of a block of the movies: the dot product with i in each fit; the co-ratings
+    # that each fit skips (after a slot for the entries no fit skips); all co-ratings
+    block = max(min(block, n_movies), 1)
+    sums = np.zeros((block, 2 * n_fits + 2))
+    touched = np.empty(block + 1, dtype=np.int64)
+    # per user of movie i: their next movie (each block takes the users' movies in it)
+    cursor = np.empty(np.max(movie_ptr[1:] - movie_ptr[:-1]) if n_movies else 0, dtype=np.int64)
+    # per fit: candidates for its k best, cut back to the k best whenever the room is full
+    room = 4 * max(k, 16)
+    kept_strength = np.empty((n_fits, room))
+    kept_value = np.empty((n_fits, room))
+    kept_column = np.empty((n_fits, room), dtype=np.int64)
+    ties = np.empty(room, dtype=np.int64)
+    fill = np.zeros(n_fits, dtype=np.int64)
+    weakest = np.empty(n_fits)  # a fit's k-th best so far: a weaker candidate is not kept
     for i in range(first, n_movies, step):
-        n_touched = 0
-        for a in range(movie_ptr[i], movie_ptr[i + 1]):
-            user, entry_a = movie_users[a], movie_entry[a]
-            skip_a = n_fits + 1 + skip[entry_a]
-            value_a = values[entry_a]
-            for b in range(user_ptr[user], user_ptr[user + 1]):
-                j = user_movies[b]
-                touched[n_touched] = j  # branch-free: kept only on the first touch of j
-                n_touched += stamp[j] != i
-                stamp[j] = i
-                line, value_b = sums[j], values[b]
-                for f in range(n_fits):  # 0 where a fit skips either entry: adds exactly 0
-                    line[f] += value_a[f] * value_b[f]
-                skip_b = n_fits + 1 + skip[b]
-                line[skip_a] += 1.0
-                line[skip_b] += skip_b != skip_a
-                line[2 * n_fits + 1] += 1.0
-        for f in range(n_fits):
-            size = 0
-            for t in range(n_touched):
-                j = touched[t]
-                dot, count = sums[j, f], sums[j, 2 * n_fits + 1] - sums[j, n_fits + 1 + f]
+        for t in range(movie_ptr[i + 1] - movie_ptr[i]):
+            cursor[t] = user_ptr[movie_users[movie_ptr[i] + t]]
+        fill[:] = 0
+        weakest[:] = -1.0
+        least = -1.0  # the weakest of all fits' k-th best
+        for start in range(0, n_movies, block):  # a block's sums stay in cache
+            stop = start + block
+            n_touched = 0
+            for t in range(movie_ptr[i + 1] - movie_ptr[i]):
+                a = movie_ptr[i] + t
+                user, entry_a = movie_users[a], movie_entry[a]
+                skip_a = n_fits + 1 + skip[entry_a]
+                value_a = values[entry_a]
+                b, end = cursor[t], user_ptr[user + 1]
+                while b < end and user_movies[b] < stop:
+                    j = user_movies[b] - start
+                    line, value_b = sums[j], values[b]
+                    touched[n_touched] = j  # branch-free: kept only on the first touch of j
+                    n_touched += line[2 * n_fits + 1] == 0.0
+                    for f in range(n_fits):  # 0 where a fit skips either entry: adds exactly 0
+                        line[f] += value_a[f] * value_b[f]
+                    skip_b = n_fits + 1 + skip[b]
+                    line[skip_a] += 1.0
+                    line[skip_b] += skip_b != skip_a
+                    line[2 * n_fits + 1] += 1.0
+                    b += 1
+                cursor[t] = b
+            for t in range(n_touched if k > 0 else 0):
+                line = sums[touched[t]]
+                j = touched[t] + start
                 if j == i:
                     continue
-                denominator = row_scale[i, f] * column_scale[j, f]
-                similarity = dot / denominator if denominator > 0 else 0.0
+                total = line[2 * n_fits + 1]
+                # every fit's |score| is at most the co-ratings times the largest |values| of i and
+                # j over its scales (shrunk): below every fit's k-th best, j is kept by none
+                bound = total * row_gain[i] * column_gain[j]
                 if shrinkage >= 0:
-                    similarity = similarity * count / (count + shrinkage)
-                strength = abs(similarity)
-                if similarity == 0 or k == 0 or (size == k and strength < heap_strength[0]):
-                    continue  # (the last: weaker than the weakest kept, the common case)
-                column = label[j]
-                if size < k:  # fill the heap, then keep it ordered
-                    heap_strength[size], heap_column[size], heap_value[size] = (strength, column,
-                                                                                similarity)
-                    size += 1
-                    if size == k:
-                        for at in range(k // 2 - 1, -1, -1):
-                            _sift_down(heap_strength, heap_column, heap_value, k, at)
-                elif _worse(heap_strength[0], heap_column[0], strength, column):
-                    heap_strength[0], heap_column[0], heap_value[0] = strength, column, similarity
-                    _sift_down(heap_strength, heap_column, heap_value, k, 0)
-            order = np.argsort(heap_column[:size])  # canonical CSR order: ascending columns
-            row = label[i]
+                    bound = bound * total / (total + shrinkage)
+                if bound < least:
+                    continue  # (the common case)
+                for f in range(n_fits):
+                    denominator = row_scale[i, f] * column_scale[j, f]
+                    similarity = line[f] / denominator if denominator > 0 else 0.0
+                    if shrinkage >= 0:
+                        count = total - line[n_fits + 1 + f]
+                        similarity = similarity * count / (count + shrinkage)
+                    strength = abs(similarity)
+                    if similarity == 0 or strength < weakest[f]:
+                        continue
+                    at = fill[f]
+                    kept_strength[f, at], kept_column[f, at], kept_value[f, at] = (
+                        strength, label[j], similarity)
+                    fill[f] = at + 1
+                    if at + 1 == room:
+                        weakest[f] = _keep_best(kept_strength[f], kept_column[f], kept_value[f],
+                                                room, k, ties)
+                        fill[f] = k
+                        least = weakest.min()
+            for t in range(n_touched):
+                sums[touched[t]] = 0.0
+        row = label[i]
+        for f in range(n_fits):
+            size = min(fill[f], k)
+            if fill[f] > k:
+                _keep_best(kept_strength[f], kept_column[f], kept_value[f], fill[f], k, ties)
+            order = np.argsort(kept_column[f, :size])  # canonical CSR order: ascending columns
             for t in range(size):
-                out_col[f, row, t] = heap_column[order[t]]
-                out_val[f, row, t] = heap_value[order[t]]
+                out_col[f, row, t] = kept_column[f, order[t]]
+                out_val[f, row, t] = kept_value[f, order[t]]
             out_len[f, row] = size
-        for t in range(n_touched):
-            sums[touched[t]] = 0.0
 
 
 def top_k_pairs(by_user: sparse.csr_matrix, row_scale: np.ndarray, column_scale: np.ndarray,
@@ -156,7 +182,10 @@ def fits_top_k_pairs(pattern: sparse.csr_matrix, values: np.ndarray, skip: np.nd
     pass costs the sum over users of their movies squared, once for all fits (out-of-fold
     similarities: fit ``f`` leaves out fold ``f``), in memory the size of one movies row per fit:
     the movies are relabelled by popularity first, so that the most touched part stays in cache.
-    It runs on all cores, each taking every n-th movie.
+    Each fit keeps a movie row's candidates in a small room cut back to its ``k`` best when full,
+    and a candidate whose bound (co-ratings times the largest ``|values|`` of both movies over
+    their smallest scales) is below every fit's ``k``-th best so far is not scored at all. It
+    runs on all cores, each taking every n-th movie.
     """
     pattern = sparse.csr_matrix(pattern)
     n_movies, n_fits = pattern.shape[1], values.shape[1]
@@ -173,15 +202,23 @@ def fits_top_k_pairs(pattern: sparse.csr_matrix, values: np.ndarray, skip: np.nd
     values = np.asarray(values, dtype=float)[order]  # a copy, C-ordered
     skip = np.asarray(skip, dtype=np.int64)[order]
     values[skip[:, None] == np.arange(n_fits)] = 0.0  # what a fit skips adds 0 to its products
+    row_scale = np.ascontiguousarray(np.asarray(row_scale, dtype=float)[label])
+    column_scale = np.ascontiguousarray(np.asarray(column_scale, dtype=float)[label])
+    largest = np.zeros(n_movies)  # each movie's largest |value| in any fit
+    rated = np.flatnonzero(np.diff(movie_ptr) > 0)
+    if len(rated):
+        largest[rated] = np.maximum.reduceat(np.abs(values).max(axis=1)[by_movie],
+                                             movie_ptr[rated])
+    with np.errstate(divide="ignore", invalid="ignore"):  # (a 0 scale: no bound, inf or nan)
+        gains = [largest / scale.min(axis=1, initial=np.inf) * (1 + 1e-9)  # (past rounding)
+                 for scale in (row_scale, column_scale)]
     width = max(min(k, n_movies), 0)
     out_col = np.zeros((n_fits, n_movies, width), dtype=np.int64)
     out_val = np.zeros((n_fits, n_movies, width))
     out_len = np.zeros((n_fits, n_movies), dtype=np.int64)
     arguments = (pattern.indptr.astype(np.int64), user_movies, values, skip, movie_ptr,
-                 user_of[order][by_movie], by_movie, label,
-                 np.ascontiguousarray(np.asarray(row_scale, dtype=float)[label]),
-                 np.ascontiguousarray(np.asarray(column_scale, dtype=float)[label]),
-                 float(shrinkage), width)
+                 user_of[order][by_movie], by_movie, label, row_scale, column_scale, *gains,
+                 float(shrinkage), width, BLOCK_MOVIES)
     step = max(min(os.cpu_count() or 1, n_movies), 1)
     with ThreadPoolExecutor(max_workers=step) as pool:  # disjoint rows; the kernel is nogil
         list(pool.map(lambda first: _top_k_pairs(*arguments, first, step, out_col, out_val,

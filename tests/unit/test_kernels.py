@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy import sparse
 
+from movierec import kernels
 from movierec.kernels import (
     _csr_arrays,
     affinities,
@@ -65,8 +66,13 @@ def rating_like(seed: int, n_users: int = 60, n_movies: int = 40) -> sparse.csr_
 
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("k", [1, 3, 100])
-def test_top_k_pairs_equals_the_reference(seed: int, k: int):
-    residuals = rating_like(seed)
+@pytest.mark.parametrize("shape", [(60, 40), (150, 300)])  # the second: more candidates per
+@pytest.mark.parametrize("block", [None, 7])  # movie than the kernel's room for them; blocks
+def test_top_k_pairs_equals_the_reference(seed: int, k: int, shape: tuple[int, int],
+                                          block: int | None, monkeypatch):
+    if block:  # many blocks of movies, as at scale
+        monkeypatch.setattr(kernels, "BLOCK_MOVIES", block)
+    residuals = rating_like(seed, *shape)
     norms = np.sqrt(np.asarray(residuals.multiply(residuals).sum(axis=0)).ravel())
     for shrinkage, row_scale, column_scale in [(10.0, norms, norms), (-1.0, norms ** 0.7, norms ** 0.3)]:
         before = residuals.copy()
@@ -79,14 +85,20 @@ def test_top_k_pairs_equals_the_reference(seed: int, k: int):
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_fits_top_k_pairs_gives_each_fit_what_top_k_pairs_gives_its_entries(seed: int):
-    residuals = rating_like(seed, n_users=80, n_movies=50)
+@pytest.mark.parametrize("shape", [(80, 50), (150, 300)])
+@pytest.mark.parametrize("block", [None, 7])
+def test_fits_top_k_pairs_gives_each_fit_what_top_k_pairs_gives_its_entries(
+        seed: int, shape: tuple[int, int], block: int | None, monkeypatch):
+    if block:
+        monkeypatch.setattr(kernels, "BLOCK_MOVIES", block)
+    residuals = rating_like(seed, *shape)
+    n_users, n_movies = shape
     rng = np.random.default_rng(seed)
     n_fits = 4
     skip = rng.integers(-1, n_fits, residuals.nnz)  # -1: in every fit
     values = residuals.data[:, None] + rng.normal(size=(residuals.nnz, n_fits)).round(1)
-    scale = rng.random((50, n_fits)) + 0.5
-    rows = np.repeat(np.arange(80), np.diff(residuals.indptr))
+    scale = rng.random((n_movies, n_fits)) + 0.5
+    rows = np.repeat(np.arange(n_users), np.diff(residuals.indptr))
     for shrinkage in (10.0, -1.0):
         got = fits_top_k_pairs(residuals, values, skip, scale, scale[::-1], shrinkage, 7)
         for f in range(n_fits):
