@@ -207,8 +207,8 @@ def fits_top_k_pairs(pattern: sparse.csr_matrix, values: np.ndarray, skip: np.nd
     largest = np.zeros(n_movies)  # each movie's largest |value| in any fit
     rated = np.flatnonzero(np.diff(movie_ptr) > 0)
     if len(rated):
-        largest[rated] = np.maximum.reduceat(np.abs(values).max(axis=1)[by_movie],
-                                             movie_ptr[rated])
+        largest_entry = np.maximum(values.max(axis=1), -values.min(axis=1))  # (no |values|
+        largest[rated] = np.maximum.reduceat(largest_entry[by_movie], movie_ptr[rated])  # copy)
     with np.errstate(divide="ignore", invalid="ignore"):  # (a 0 scale: no bound, inf or nan)
         gains = [largest / scale.min(axis=1, initial=np.inf) * (1 + 1e-9)  # (past rounding)
                  for scale in (row_scale, column_scale)]
