@@ -180,12 +180,13 @@ def fits_top_k_pairs(pattern: sparse.csr_matrix, values: np.ndarray, skip: np.nd
     (entries x fits), scaled by column ``f`` of ``row_scale`` and ``column_scale`` (movies x
     fits); its result is what :func:`top_k_pairs` gives for that matrix, to the last bit. The
     pass costs the sum over users of their movies squared, once for all fits (out-of-fold
-    similarities: fit ``f`` leaves out fold ``f``), in memory the size of one movies row per fit:
-    the movies are relabelled by popularity first, so that the most touched part stays in cache.
-    Each fit keeps a movie row's candidates in a small room cut back to its ``k`` best when full,
-    and a candidate whose bound (co-ratings times the largest ``|values|`` of both movies over
-    their smallest scales) is below every fit's ``k``-th best so far is not scored at all. It
-    runs on all cores, each taking every n-th movie.
+    similarities: fit ``f`` leaves out fold ``f``). Each movie row is summed over blocks of
+    ``BLOCK_MOVIES`` movies, whose sums stay in cache (the movies are relabelled by popularity
+    first, so the first blocks hold the most touched movies). Each fit keeps a movie row's
+    candidates in a small room cut back to its ``k`` best when full, and a candidate whose bound
+    (co-ratings times the largest ``|values|`` of both movies over their smallest scales) is
+    below every fit's ``k``-th best so far is not scored at all. It runs on all cores, each
+    taking every n-th movie.
     """
     pattern = sparse.csr_matrix(pattern)
     n_movies, n_fits = pattern.shape[1], values.shape[1]
@@ -207,8 +208,9 @@ def fits_top_k_pairs(pattern: sparse.csr_matrix, values: np.ndarray, skip: np.nd
     largest = np.zeros(n_movies)  # each movie's largest |value| in any fit
     rated = np.flatnonzero(np.diff(movie_ptr) > 0)
     if len(rated):
-        largest_entry = np.maximum(values.max(axis=1), -values.min(axis=1))  # (no |values|
-        largest[rated] = np.maximum.reduceat(largest_entry[by_movie], movie_ptr[rated])  # copy)
+        # per entry, without a copy of |values|
+        largest_entry = np.maximum(values.max(axis=1), -values.min(axis=1))
+        largest[rated] = np.maximum.reduceat(largest_entry[by_movie], movie_ptr[rated])
     with np.errstate(divide="ignore", invalid="ignore"):  # (a 0 scale: no bound, inf or nan)
         gains = [largest / scale.min(axis=1, initial=np.inf) * (1 + 1e-9)  # (past rounding)
                  for scale in (row_scale, column_scale)]
