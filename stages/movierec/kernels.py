@@ -1,6 +1,7 @@
 """Compiled kernels (numba) for the loops over sparse rating structures that numpy and scipy do
 poorly: each movie's most similar movies without the movies x movies product
-(:func:`top_k_pairs`; :func:`fits_top_k_pairs` for several fits in one pass), the item model's
+(:func:`fits_top_k_pairs`, several fits in one pass; :func:`top_k_co_ratings` for counts of
+co-ratings), the item model's
 Gram matrix (:func:`pair_counts`), a user's residuals on a movie's neighbours
 (:func:`neighbor_sums`, :func:`neighbor_rows`), affinities without a users x tokens matrix
 (:func:`affinities`, :func:`affinity_rows`), a reproducible sample of rows (:func:`sample_rows`)
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -23,6 +25,7 @@ from scipy import sparse
 
 BLOCK_MOVIES = 16384  # the similarity pass sums each movie row over blocks of this many movies
 #                       (1.8 MB of sums for six fits: in cache; measured at ml-latest scale)
+BLOCK_COUNTS = 65536  # ...and counts co-ratings over blocks of this many (256 KB of counts)
 
 
 def kernel_csr(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
@@ -63,6 +66,48 @@ def _keep_best(strength, column, value, size, k, ties):
 
 
 @numba.njit(nogil=True, cache=True)
+def _rooms(n_fits, k):
+    """Per fit: a room of candidates for its ``k`` best (strengths, columns, values), cut back
+    to the ``k`` best whenever full; the cut's tie buffer; each room's fill; each fit's k-th
+    best so far (a weaker candidate is not kept)."""
+    room = 4 * max(k, 16)
+    return (np.empty((n_fits, room)), np.empty((n_fits, room), dtype=np.int64),
+            np.empty((n_fits, room)), np.empty(room, dtype=np.int64),
+            np.zeros(n_fits, dtype=np.int64), np.empty(n_fits))
+
+
+@numba.njit(nogil=True, cache=True)
+def _offer(kept_strength, kept_column, kept_value, fill, weakest, f, strength, column, value, k,
+           ties):
+    """Put a candidate in fit ``f``'s room; True if the room was full and cut back (its k-th
+    best, ``weakest[f]``, moved up)."""
+    at = fill[f]
+    kept_strength[f, at], kept_column[f, at], kept_value[f, at] = strength, column, value
+    fill[f] = at + 1
+    if at + 1 < kept_strength.shape[1]:
+        return False
+    weakest[f] = _keep_best(kept_strength[f], kept_column[f], kept_value[f], at + 1, k, ties)
+    fill[f] = k
+    return True
+
+
+@numba.njit(nogil=True, cache=True)
+def _emit_row(row, kept_strength, kept_column, kept_value, fill, k, ties, out_col, out_val,
+              out_len):
+    """Each fit's ``k`` best of a finished movie row into its output row, ascending columns
+    (canonical CSR order)."""
+    for f in range(len(fill)):
+        size = min(fill[f], k)
+        if fill[f] > k:
+            _keep_best(kept_strength[f], kept_column[f], kept_value[f], fill[f], k, ties)
+        order = np.argsort(kept_column[f, :size])
+        for t in range(size):
+            out_col[f, row, t] = kept_column[f, order[t]]
+            out_val[f, row, t] = kept_value[f, order[t]]
+        out_len[f, row] = size
+
+
+@numba.njit(nogil=True, cache=True)
 def _top_k_pairs(user_ptr, user_movies, values, skip, movie_ptr, movie_users, movie_entry, label,
                  row_scale, column_scale, row_gain, column_gain, shrinkage, k, block, first,
                  step, out_col, out_val, out_len):
@@ -75,14 +120,7 @@ def _top_k_pairs(user_ptr, user_movies, values, skip, movie_ptr, movie_users, mo
     touched = np.empty(block + 1, dtype=np.int64)
     # per user of movie i: their next movie (each block takes the users' movies in it)
     cursor = np.empty(np.max(movie_ptr[1:] - movie_ptr[:-1]) if n_movies else 0, dtype=np.int64)
-    # per fit: candidates for its k best, cut back to the k best whenever the room is full
-    room = 4 * max(k, 16)
-    kept_strength = np.empty((n_fits, room))
-    kept_value = np.empty((n_fits, room))
-    kept_column = np.empty((n_fits, room), dtype=np.int64)
-    ties = np.empty(room, dtype=np.int64)
-    fill = np.zeros(n_fits, dtype=np.int64)
-    weakest = np.empty(n_fits)  # a fit's k-th best so far: a weaker candidate is not kept
+    kept_strength, kept_column, kept_value, ties, fill, weakest = _rooms(n_fits, k)
     for i in range(first, n_movies, step):
         for t in range(movie_ptr[i + 1] - movie_ptr[i]):
             cursor[t] = user_ptr[movie_users[movie_ptr[i] + t]]
@@ -133,52 +171,27 @@ def _top_k_pairs(user_ptr, user_movies, values, skip, movie_ptr, movie_users, mo
                     strength = abs(similarity)
                     if similarity == 0 or strength < weakest[f]:
                         continue
-                    at = fill[f]
-                    kept_strength[f, at], kept_column[f, at], kept_value[f, at] = (
-                        strength, label[j], similarity)
-                    fill[f] = at + 1
-                    if at + 1 == room:
-                        weakest[f] = _keep_best(kept_strength[f], kept_column[f], kept_value[f],
-                                                room, k, ties)
-                        fill[f] = k
+                    if _offer(kept_strength, kept_column, kept_value, fill, weakest, f,
+                              strength, label[j], similarity, k, ties):
                         least = weakest.min()
             for t in range(n_touched):
                 sums[touched[t]] = 0.0
-        row = label[i]
-        for f in range(n_fits):
-            size = min(fill[f], k)
-            if fill[f] > k:
-                _keep_best(kept_strength[f], kept_column[f], kept_value[f], fill[f], k, ties)
-            order = np.argsort(kept_column[f, :size])  # canonical CSR order: ascending columns
-            for t in range(size):
-                out_col[f, row, t] = kept_column[f, order[t]]
-                out_val[f, row, t] = kept_value[f, order[t]]
-            out_len[f, row] = size
-
-
-def top_k_pairs(by_user: sparse.csr_matrix, row_scale: np.ndarray, column_scale: np.ndarray,
-                shrinkage: float, k: int) -> sparse.csr_matrix:
-    """Each movie's ``k`` strongest pair scores, off the diagonal and non-zero, as movies x movies.
-
-    For users x movies ``by_user`` (``X``) the score of movies ``(i, j)`` is
-    ``(X'X)_ij / (row_scale_i column_scale_j)``, times ``c / (c + shrinkage)`` for the ``c`` users
-    who have both if ``shrinkage >= 0``; ties keep the lower columns (:func:`fits_top_k_pairs`
-    with one fit).
-    """
-    by_user = sparse.csr_matrix(by_user)
-    return fits_top_k_pairs(by_user, by_user.data[:, None], np.full(by_user.nnz, -1),
-                            np.asarray(row_scale, dtype=float)[:, None],
-                            np.asarray(column_scale, dtype=float)[:, None], shrinkage, k)[0]
+        _emit_row(label[i], kept_strength, kept_column, kept_value, fill, k, ties, out_col,
+                  out_val, out_len)
 
 
 def fits_top_k_pairs(pattern: sparse.csr_matrix, values: np.ndarray, skip: np.ndarray,
                      row_scale: np.ndarray, column_scale: np.ndarray, shrinkage: float,
                      k: int) -> list[sparse.csr_matrix]:
-    """:func:`top_k_pairs` of several fits over one users x movies ``pattern`` in one pass.
+    """Each movie's ``k`` strongest pair scores in each of several fits over one users x movies
+    ``pattern``, off the diagonal and non-zero, as movies x movies (ties keep the lower columns).
 
-    Fit ``f`` is the matrix of entries ``e`` with ``skip[e] != f``, valued ``values[e, f]``
-    (entries x fits), scaled by column ``f`` of ``row_scale`` and ``column_scale`` (movies x
-    fits); its result is what :func:`top_k_pairs` gives for that matrix, to the last bit. The
+    Fit ``f`` is the matrix ``X`` of the entries ``e`` with ``skip[e] != f``, valued
+    ``values[e, f]`` (entries x fits); its score of movies ``(i, j)`` is
+    ``(X'X)_ij / (row_scale_i column_scale_j)`` with column ``f`` of ``row_scale`` and
+    ``column_scale`` (movies x fits), times ``c / (c + shrinkage)`` for the ``c`` users who have
+    both if ``shrinkage >= 0``. Each fit's result is what a pass of its own would give, to the
+    last bit (each sum adds the same terms in the same order, a skipped entry adding 0). The
     pass costs the sum over users of their movies squared, once for all fits (out-of-fold
     similarities: fit ``f`` leaves out fold ``f``). Each movie row is summed over blocks of
     ``BLOCK_MOVIES`` movies, whose sums stay in cache (the movies are relabelled by popularity
@@ -190,48 +203,136 @@ def fits_top_k_pairs(pattern: sparse.csr_matrix, values: np.ndarray, skip: np.nd
     """
     pattern = sparse.csr_matrix(pattern)
     n_movies, n_fits = pattern.shape[1], values.shape[1]
-    counts = np.bincount(pattern.indices, minlength=n_movies)
-    label = np.lexsort((np.arange(n_movies), -counts))  # new position -> movie
-    relabel = np.empty(n_movies, dtype=np.int64)
-    relabel[label] = np.arange(n_movies)
-    # the entries in CSR order of the relabelled pattern; by movie, users ascending
-    user_of = np.repeat(np.arange(pattern.shape[0]), np.diff(pattern.indptr))
-    order = np.lexsort((relabel[pattern.indices], user_of))
-    user_movies = relabel[pattern.indices][order]
-    by_movie = np.lexsort((user_of[order], user_movies))
-    movie_ptr = np.concatenate([[0], np.cumsum(np.bincount(user_movies, minlength=n_movies))])
-    values = np.asarray(values, dtype=float)[order]  # a copy, C-ordered
-    skip = np.asarray(skip, dtype=np.int64)[order]
+    layout = _Layout.of(pattern)
+    values = np.asarray(values, dtype=float)[layout.order]  # a copy, C-ordered
+    skip = np.asarray(skip, dtype=np.int64)[layout.order]
     values[skip[:, None] == np.arange(n_fits)] = 0.0  # what a fit skips adds 0 to its products
-    row_scale = np.ascontiguousarray(np.asarray(row_scale, dtype=float)[label])
-    column_scale = np.ascontiguousarray(np.asarray(column_scale, dtype=float)[label])
+    row_scale = np.ascontiguousarray(np.asarray(row_scale, dtype=float)[layout.label])
+    column_scale = np.ascontiguousarray(np.asarray(column_scale, dtype=float)[layout.label])
     largest = np.zeros(n_movies)  # each movie's largest |value| in any fit
-    rated = np.flatnonzero(np.diff(movie_ptr) > 0)
+    rated = np.flatnonzero(np.diff(layout.movie_ptr) > 0)
     if len(rated):
         # per entry, without a copy of |values|
         largest_entry = np.maximum(values.max(axis=1), -values.min(axis=1))
-        largest[rated] = np.maximum.reduceat(largest_entry[by_movie], movie_ptr[rated])
+        largest[rated] = np.maximum.reduceat(largest_entry[layout.by_movie],
+                                             layout.movie_ptr[rated])
     with np.errstate(divide="ignore", invalid="ignore"):  # (a 0 scale: no bound, inf or nan)
         gains = [largest / scale.min(axis=1, initial=np.inf) * (1 + 1e-9)  # (past rounding)
                  for scale in (row_scale, column_scale)]
-    width = max(min(k, n_movies), 0)
-    out_col = np.zeros((n_fits, n_movies, width), dtype=np.int64)
-    out_val = np.zeros((n_fits, n_movies, width))
-    out_len = np.zeros((n_fits, n_movies), dtype=np.int64)
-    arguments = (pattern.indptr.astype(np.int64), user_movies, values, skip, movie_ptr,
-                 user_of[order][by_movie], by_movie, label, row_scale, column_scale, *gains,
-                 float(shrinkage), width, BLOCK_MOVIES)
-    step = max(min(os.cpu_count() or 1, n_movies), 1)
-    with ThreadPoolExecutor(max_workers=step) as pool:  # disjoint rows; the kernel is nogil
-        list(pool.map(lambda first: _top_k_pairs(*arguments, first, step, out_col, out_val,
-                                                 out_len), range(step)))
-    keep = np.arange(width)[None, None, :] < out_len[:, :, None]
-    results = []
-    for f in range(n_fits):
-        indptr = np.concatenate([[0], np.cumsum(out_len[f])])
-        results.append(sparse.csr_matrix((out_val[f][keep[f]], out_col[f][keep[f]], indptr),
-                                         shape=(n_movies, n_movies)))
-    return results
+    return layout.run(_top_k_pairs, n_fits, k, BLOCK_MOVIES, (
+        layout.user_ptr, layout.user_movies, values, skip, layout.movie_ptr, layout.movie_users,
+        layout.by_movie, layout.label, row_scale, column_scale, *gains, float(shrinkage)))
+
+
+def top_k_co_ratings(by_user: sparse.csr_matrix, row_scale: np.ndarray,
+                     column_scale: np.ndarray, k: int) -> sparse.csr_matrix:
+    """Each movie's ``k`` strongest co-rating scores, ``co-ratings / (row_scale_i
+    column_scale_j)`` over the pattern of users x movies ``by_user`` (its values are ignored):
+    what :func:`fits_top_k_pairs` gives for one fit of ones without shrinkage, to the last bit,
+    from a pass that counts co-ratings in 4-byte integers and reads no values."""
+    layout = _Layout.of(sparse.csr_matrix(by_user))
+    return layout.run(_top_k_counts, 1, k, BLOCK_COUNTS, (
+        layout.user_ptr, layout.user_movies.astype(np.int32), layout.movie_ptr,
+        layout.movie_users, layout.label,
+        np.asarray(row_scale, dtype=float)[layout.label],
+        np.asarray(column_scale, dtype=float)[layout.label]))[0]
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """A users x movies pattern as the pair kernels read it: the movies relabelled by popularity
+    (``label``: new position -> movie), the entries in CSR order of the relabelled pattern
+    (``order``: their positions in the pattern's), and by movie, users ascending (``by_movie``:
+    entries in that order; ``movie_ptr``, ``movie_users``)."""
+
+    user_ptr: np.ndarray
+    user_movies: np.ndarray
+    order: np.ndarray
+    movie_ptr: np.ndarray
+    movie_users: np.ndarray
+    by_movie: np.ndarray
+    label: np.ndarray
+
+    @classmethod
+    def of(cls, pattern: sparse.csr_matrix) -> _Layout:
+        n_movies = pattern.shape[1]
+        counts = np.bincount(pattern.indices, minlength=n_movies)
+        label = np.lexsort((np.arange(n_movies), -counts))
+        relabel = np.empty(n_movies, dtype=np.int64)
+        relabel[label] = np.arange(n_movies)
+        user_of = np.repeat(np.arange(pattern.shape[0]), np.diff(pattern.indptr))
+        order = np.lexsort((relabel[pattern.indices], user_of))
+        user_movies = relabel[pattern.indices][order]
+        by_movie = np.lexsort((user_of[order], user_movies))
+        movie_ptr = np.concatenate([[0], np.cumsum(np.bincount(user_movies, minlength=n_movies))])
+        return cls(pattern.indptr.astype(np.int64), user_movies, order, movie_ptr,
+                   user_of[order][by_movie], by_movie, label)
+
+    def run(self, kernel, n_fits: int, k: int, block: int,
+            arguments: tuple) -> list[sparse.csr_matrix]:
+        """Each fit's ``k`` best per movie row from ``kernel`` (summing over blocks of ``block``
+        movies) on all cores (each taking every n-th movie row: disjoint rows; the kernels are
+        nogil), as movies x movies CSR."""
+        n_movies = len(self.label)
+        width = max(min(k, n_movies), 0)
+        out_col = np.zeros((n_fits, n_movies, width), dtype=np.int64)
+        out_val = np.zeros((n_fits, n_movies, width))
+        out_len = np.zeros((n_fits, n_movies), dtype=np.int64)
+        step = max(min(os.cpu_count() or 1, n_movies), 1)
+        with ThreadPoolExecutor(max_workers=step) as pool:
+            list(pool.map(lambda first: kernel(*arguments, width, block, first, step, out_col,
+                                               out_val, out_len), range(step)))
+        keep = np.arange(width)[None, None, :] < out_len[:, :, None]
+        results = []
+        for f in range(n_fits):
+            indptr = np.concatenate([[0], np.cumsum(out_len[f])])
+            results.append(sparse.csr_matrix((out_val[f][keep[f]], out_col[f][keep[f]], indptr),
+                                             shape=(n_movies, n_movies)))
+        return results
+
+
+@numba.njit(nogil=True, cache=True)
+def _top_k_counts(user_ptr, user_movies, movie_ptr, movie_users, label, row_scale, column_scale,
+                  k, block, first, step, out_col, out_val, out_len):
+    """:func:`_top_k_pairs` of one fit whose values are all 1 and no shrinkage: each pair's
+    co-ratings counted in a block of integers."""
+    n_movies = len(movie_ptr) - 1
+    block = max(min(block, n_movies), 1)
+    counts = np.zeros(block, dtype=np.int32)
+    touched = np.empty(block + 1, dtype=np.int64)
+    cursor = np.empty(np.max(movie_ptr[1:] - movie_ptr[:-1]) if n_movies else 0, dtype=np.int64)
+    kept_strength, kept_column, kept_value, ties, fill, weakest = _rooms(1, k)
+    for i in range(first, n_movies, step):
+        for t in range(movie_ptr[i + 1] - movie_ptr[i]):
+            cursor[t] = user_ptr[movie_users[movie_ptr[i] + t]]
+        fill[0] = 0
+        weakest[0] = -1.0
+        for start in range(0, n_movies, block):
+            stop = start + block
+            n_touched = 0
+            for t in range(movie_ptr[i + 1] - movie_ptr[i]):
+                b, end = cursor[t], user_ptr[movie_users[movie_ptr[i] + t] + 1]
+                while b < end and user_movies[b] < stop:
+                    j = user_movies[b] - start
+                    touched[n_touched] = j  # kept only on the first touch of j
+                    n_touched += counts[j] == 0
+                    counts[j] += 1
+                    b += 1
+                cursor[t] = b
+            for t in range(n_touched if k > 0 else 0):
+                j = touched[t] + start
+                if j == i:
+                    continue
+                denominator = row_scale[i] * column_scale[j]
+                similarity = counts[touched[t]] / denominator if denominator > 0 else 0.0
+                if similarity == 0 or abs(similarity) < weakest[0]:
+                    continue
+                _offer(kept_strength, kept_column, kept_value, fill, weakest, 0, abs(similarity),
+                       label[j], similarity, k, ties)
+            for t in range(n_touched):
+                counts[touched[t]] = 0
+        _emit_row(label[i], kept_strength, kept_column, kept_value, fill, k, ties, out_col,
+                  out_val, out_len)
 
 
 @numba.njit(nogil=True, cache=True)

@@ -91,3 +91,33 @@ def test_stage_scripts_stay_thin(stage):
     """A stage script parses arguments, calls the package and writes outputs: well under 100 lines."""
     script, _ = stage_scripts()[stage]
     assert len(script.read_text().splitlines()) < 100, f"{script.name}: move logic into movierec/"
+
+
+def ranker_keys() -> set[str]:
+    """The ``rank.*`` params the ranking reads when it makes a list (``ranking/lists.py``)."""
+    from dataclasses import fields
+
+    from movierec.params import RankParams
+
+    names = {field.name for field in fields(RankParams)}
+    tree = ast.parse((PACKAGE / "ranking" / "lists.py").read_text(encoding="utf-8"))
+    return {f"rank.{node.attr}" for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and node.attr in names}
+
+
+def test_the_ranker_keys_are_found():
+    assert {"rank.relevant_rating", "rank.large_profile", "rank.candidates",
+            "rank.calibration_weight", "rank.rerank_weight"} <= ranker_keys()
+
+
+@pytest.mark.parametrize("stage", sorted(stage_scripts()))
+def test_every_stage_that_ranks_names_the_rank_params_it_reads(stage):
+    """A sweep of any rank weight reruns every stage that makes lists with it."""
+    script, _ = stage_scripts()[stage]
+    if PACKAGE / "ranking" / "lists.py" not in import_closure(script):
+        return
+    declared = set()
+    for entry in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"][stage].get("params", []):
+        declared |= set(entry) if isinstance(entry, dict) else {entry}
+    missing = sorted(key for key in ranker_keys() if key not in declared and "rank" not in declared)
+    assert not missing, f"stage {stage}: add to its params in dvc.yaml: {', '.join(missing)}"

@@ -17,7 +17,7 @@ from movierec.kernels import (
     neighbor_rows,
     neighbor_sums,
     sparse_dense,
-    top_k_pairs,
+    top_k_co_ratings,
 )
 
 
@@ -53,6 +53,14 @@ def top_k_pairs_reference(by_user: sparse.csr_matrix, row_scale: np.ndarray,
     if shrinkage >= 0:
         values = values * counts[row, col] / (counts[row, col] + shrinkage)
     return strongest_per_row_reference(products, values, k)
+
+
+def top_k_pairs(by_user: sparse.csr_matrix, row_scale: np.ndarray, column_scale: np.ndarray,
+                shrinkage: float, k: int) -> sparse.csr_matrix:
+    """:func:`fits_top_k_pairs` of one fit: every entry of ``by_user`` with its value."""
+    return fits_top_k_pairs(by_user, by_user.data[:, None], np.full(by_user.nnz, -1),
+                            np.asarray(row_scale, dtype=float)[:, None],
+                            np.asarray(column_scale, dtype=float)[:, None], shrinkage, k)[0]
 
 
 def rating_like(seed: int, n_users: int = 60, n_movies: int = 40) -> sparse.csr_matrix:
@@ -109,9 +117,34 @@ def test_fits_top_k_pairs_gives_each_fit_what_top_k_pairs_gives_its_entries(
             assert (got[f] != want).nnz == 0, f  # to the last bit
 
 
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("k", [1, 3, 100])
+@pytest.mark.parametrize("shape", [(60, 40), (150, 300)])
+@pytest.mark.parametrize("block", [None, 7])
+def test_top_k_co_ratings_equals_the_reference_and_the_one_fit_pass(
+        seed: int, k: int, shape: tuple[int, int], block: int | None, monkeypatch):
+    if block:
+        monkeypatch.setattr(kernels, "BLOCK_MOVIES", block)
+        monkeypatch.setattr(kernels, "BLOCK_COUNTS", block)
+    residuals = rating_like(seed, *shape)
+    rated = residuals.copy()
+    rated.data = np.ones_like(rated.data)
+    counts = np.bincount(rated.indices, minlength=shape[1]).astype(float)
+    row_scale, column_scale = counts ** 0.7, counts ** 0.3
+    got = top_k_co_ratings(residuals, row_scale, column_scale, k)  # the values are ignored
+    want = top_k_pairs_reference(rated, row_scale, column_scale, -1.0, k)
+    assert got.has_sorted_indices
+    assert (got != 0).toarray().tolist() == (want != 0).toarray().tolist()
+    np.testing.assert_allclose(got.toarray(), want.toarray(), rtol=0, atol=1e-9)
+    one_fit = top_k_pairs(rated, row_scale, column_scale, -1.0, k)
+    assert (got != one_fit).nnz == 0  # to the last bit
+    assert np.array_equal(got.indices, one_fit.indices)
+
+
 def test_top_k_pairs_of_empty_movies_and_users():
     by_user = sparse.csr_matrix((3, 4))
     assert top_k_pairs(by_user, np.ones(4), np.ones(4), 1.0, 5).nnz == 0
+    assert top_k_co_ratings(by_user, np.ones(4), np.ones(4), 5).nnz == 0
 
 
 def test_neighbor_sums_equal_the_reference():

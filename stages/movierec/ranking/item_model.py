@@ -24,6 +24,7 @@ left out of its scores (the rating model still uses them).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -136,13 +137,18 @@ def fit_item_model(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: np.ndar
     position = covered_positions(movies, n_movies)[movie_idx]
     kept = position >= 0
     users = np.unique(user_idx[kept], return_inverse=True)[1]
+    n_users = users.max(initial=-1) + 1
     liked = np.asarray(ratings)[kept] >= params.relevant_rating
-    rated_gram = gram(users, position[kept], users.max(initial=-1) + 1, len(movies))
-    liked_gram = gram(users[liked], position[kept][liked], users.max(initial=-1) + 1, len(movies))
-    plain_weights = ease_weights(liked_gram, params.liked_plain_penalty)
-    scale = numerics.power(np.maximum(np.diag(liked_gram), 1.0), -params.liked_exponent)
-    liked_gram *= scale[:, None]
-    liked_gram *= scale[None, :]
-    liked_weights = ease_weights(liked_gram, params.liked_penalty) * scale[None, :].astype(np.float32)
-    return ItemModel(movies, ease_weights(rated_gram, params.rated_penalty), liked_weights,
-                     plain_weights, scale, n_movies)
+    # two cores: the larger Gram in a thread (its kernel releases the GIL) while this one sums
+    # the liked Gram and inverts it twice (LAPACK holds the GIL, on one thread throughout)
+    with threadpool_limits(limits=1), ThreadPoolExecutor(max_workers=1) as pool:
+        rated_gram = pool.submit(gram, users, position[kept], n_users, len(movies))
+        liked_gram = gram(users[liked], position[kept][liked], n_users, len(movies))
+        plain_weights = ease_weights(liked_gram, params.liked_plain_penalty)
+        scale = numerics.power(np.maximum(np.diag(liked_gram), 1.0), -params.liked_exponent)
+        liked_gram *= scale[:, None]
+        liked_gram *= scale[None, :]
+        liked_weights = (ease_weights(liked_gram, params.liked_penalty)
+                         * scale[None, :].astype(np.float32))
+        rated_weights = ease_weights(rated_gram.result(), params.rated_penalty)
+    return ItemModel(movies, rated_weights, liked_weights, plain_weights, scale, n_movies)

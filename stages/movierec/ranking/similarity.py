@@ -7,7 +7,7 @@ import numpy as np
 from scipy import sparse
 
 from movierec import numerics
-from movierec.kernels import top_k_pairs
+from movierec.kernels import top_k_co_ratings
 from movierec.params import SimilarParams
 from movierec.sparse import by_user, within_pairs
 
@@ -22,8 +22,8 @@ def co_rating_similarity(rated: sparse.csr_matrix, neighbors: int,
     with everything, so that the movies a person liked pull in what is specific to them.
     """
     ratings = np.bincount(rated.indices, minlength=rated.shape[1]).astype(float)
-    return top_k_pairs(rated, numerics.power(ratings, exponent),
-                       numerics.power(ratings, 1 - exponent), -1.0, neighbors)
+    return top_k_co_ratings(rated, numerics.power(ratings, exponent),
+                            numerics.power(ratings, 1 - exponent), neighbors)
 
 
 def fit_similar_movies(user_idx: np.ndarray, movie_idx: np.ndarray, n_users: int, n_movies: int,
