@@ -140,8 +140,8 @@ def fit_item_model(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: np.ndar
     n_users = users.max(initial=-1) + 1
     liked = np.asarray(ratings)[kept] >= params.relevant_rating
     # two cores: the larger Gram in a thread (its kernel releases the GIL) while this one sums
-    # the liked Gram and inverts it twice (LAPACK holds the GIL, on one thread throughout)
-    with threadpool_limits(limits=1), ThreadPoolExecutor(max_workers=1) as pool:
+    # the liked Gram and inverts it twice (only this thread calls LAPACK, which holds the GIL)
+    with ThreadPoolExecutor(max_workers=1) as pool:
         rated_gram = pool.submit(gram, users, position[kept], n_users, len(movies))
         liked_gram = gram(users[liked], position[kept][liked], n_users, len(movies))
         plain_weights = ease_weights(liked_gram, params.liked_plain_penalty)
