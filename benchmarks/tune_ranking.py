@@ -14,7 +14,8 @@ profile size (:func:`pivoted`), and a new ``rank.large_profile`` keeps every wei
 smallest and largest settings' sizes (:func:`rescaled`). A setting scores its NDCG@k over the
 best EASE peer's on the same setting and split (EASE on who rated and on who liked what, each at
 its best of ``--ease-penalties`` for that setting), averaged over the splits; the search
-maximises the worst setting's ratio while the known users' catalogue coverage stays at
+maximises the worst setting's ratio (or, with ``--new-user-floor F``, the known users' ratio while
+every new-user setting's stays at F or above) while the known users' catalogue coverage stays at
 ``--min-coverage`` or above and the lists stay personal: on each split and on the model of the
 whole training split, the opposite profiles of ``tests/stages/test_recommend.py`` (a horror fan
 who hates romance and the reverse) get lists led by their genre.
@@ -59,10 +60,11 @@ from movierec.ranking.lists import (  # noqa: E402
 from movierec.ranking.model import fit_rank_model  # noqa: E402
 
 WEIGHTS = ("disliked_weight", "liked_weight", "liked_plain_weight", "rating_weight",
-           "popularity_weight", "co_rating_weight", "rerank_weight")
+           "popularity_weight", "co_rating_weight", "walk_weight", "rerank_weight")
 STEP = {"disliked_weight": 0.15, "liked_weight": 0.1, "liked_plain_weight": 1.0,
         "rating_weight": 0.002,
-        "popularity_weight": 0.002, "co_rating_weight": 0.03, "rerank_weight": 0.1}
+        "popularity_weight": 0.002, "co_rating_weight": 0.03, "walk_weight": 0.1,
+        "rerank_weight": 0.1}
 CANDIDATES = (30, 50, 100, 150, 200)
 OPPOSITE = (("Horror", "Romance"), ("Romance", "Horror"))  # tests/stages/test_recommend.py
 
@@ -202,7 +204,7 @@ def personal(opposite: dict, ranker: Ranker, key, rank: RankParams) -> bool:
 def with_key(rank: RankParams, key: tuple[float, ...]) -> RankParams:
     """``rank`` with the fitted-model params of a ``--fits`` entry."""
     return replace(rank, rated_penalty=key[0], liked_penalty=key[1], liked_exponent=key[2],
-                   liked_plain_penalty=key[4])
+                   liked_plain_penalty=key[4], walk_exponent=key[5])
 
 
 def ranker_of(key: tuple[float, ...], params, fit: pd.DataFrame, fitted) -> Ranker:
@@ -248,6 +250,7 @@ def chosen_params(key, rank: RankParams) -> str:
     chosen["liked_exponent"] = key[2]
     chosen["similar.exponent"] = key[3]
     chosen["liked_plain_penalty"] = key[4]
+    chosen["walk_exponent"] = key[5]
     return json.dumps({name: [round(x, 5) for x in value] if isinstance(value, tuple)
                        else round(value, 5) for name, value in chosen.items()})
 
@@ -260,7 +263,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fits",
                         help="ranking models to try, comma-separated rated_penalty:liked_penalty:"
-                             "liked_exponent:similar.exponent:liked_plain_penalty (each is "
+                             "liked_exponent:similar.exponent:liked_plain_penalty:walk_exponent (each is "
                              "fitted once; default: the params file's)")
     parser.add_argument("--ease-penalties", default="200,500,2000,10000",
                         help="penalties of the EASE references (the best counts, per setting)")
@@ -268,6 +271,9 @@ def main() -> None:
     parser.add_argument("--personal-penalty", type=float, default=0.05,
                         help="subtracted from the objective for each split whose opposite "
                              "profiles are not personal (0: ignore them)")
+    parser.add_argument("--new-user-floor", type=float,
+                        help="maximise the known users' ratio instead, while every new-user "
+                             "setting's stays at this or above (default: the worst setting's)")
     parser.add_argument("--splits", type=int, default=3,
                         help="validation splits (validation.seed, +1, ...) averaged over")
     args = parser.parse_args()
@@ -279,7 +285,7 @@ def main() -> None:
     movies, tags = load_movies(data_dir), load_tags(data_dir)
     rank = params.rank
     fits = args.fits or (f"{rank.rated_penalty}:{rank.liked_penalty}:{rank.liked_exponent}:"
-                         f"{params.similar.exponent}:{rank.liked_plain_penalty}")
+                         f"{params.similar.exponent}:{rank.liked_plain_penalty}:{rank.walk_exponent}")
     pairs = [tuple(float(x) for x in fit_.split(":")) for fit_ in fits.split(",")]
     penalties = tuple(float(x) for x in args.ease_penalties.split(","))
     splits = []  # per split: its rankers, settings and the best EASE peer's NDCG per setting
@@ -305,8 +311,9 @@ def main() -> None:
     whole_opposite = opposite_profiles(fitted, whole_rankers, features.movies["genres"])
 
     def objective(key, rank: RankParams) -> tuple[float, dict]:
-        """The worst setting's NDCG over EASE's (each a mean over the splits), less a penalty for
-        known users' coverage below --min-coverage; and the mean NDCG and coverage per setting."""
+        """The worst setting's NDCG over EASE's (each a mean over the splits; or the known
+        users', less a penalty for new users below --new-user-floor), less a penalty for known
+        users' coverage below --min-coverage; and the mean NDCG and coverage per setting."""
         ratios, results, personal_lists = {}, {}, 0
         for rankers, found, ease, opposite in splits:
             for s in found:
@@ -316,6 +323,10 @@ def main() -> None:
             personal_lists += personal(opposite, rankers[key], key, rank)
         results = {name: tuple(np.mean(values, axis=0)) for name, values in results.items()}
         worst = min(np.mean(values) for values in ratios.values())
+        if args.new_user_floor is not None:
+            new_users = min(np.mean(values) for name, values in ratios.items() if name != "known")
+            worst = (np.mean(ratios["known"])
+                     - 5.0 * max(0.0, args.new_user_floor - new_users))
         shortfall = max(0.0, args.min_coverage - results["known"][1])
         penalty = args.personal_penalty * (len(splits) - personal_lists)
         if not personal(whole_opposite, whole_rankers[key], key, rank):

@@ -400,21 +400,24 @@ def neighbor_rows(evidence: sparse.csr_matrix, neighbor_of: sparse.csr_matrix,
 
 
 @numba.njit(nogil=True, cache=True)
-def _pair_counts(user_ptr, user_columns, column_ptr, column_users, counts):
+def _pair_counts(user_ptr, user_columns, column_ptr, column_users, user_weights, counts):
     n_columns = len(column_ptr) - 1
     next_entry = user_ptr[:-1].copy()  # per user: its entry of the current column
     for i in range(n_columns):  # row i of the upper triangle, accumulated in place (in cache)
         row = counts[i]
         for a in range(column_ptr[i], column_ptr[i + 1]):
             user = column_users[a]
+            weight = user_weights[user]
             for b in range(next_entry[user], user_ptr[user + 1]):
-                row[user_columns[b]] += 1.0
+                row[user_columns[b]] += weight
             next_entry[user] += 1
 
 
-def pair_counts(by_user: sparse.csr_matrix) -> np.ndarray:
+def pair_counts(by_user: sparse.csr_matrix, user_weights: np.ndarray | None = None) -> np.ndarray:
     """``X'X`` of the binary users x columns ``by_user`` as a dense matrix: how many users have
-    each pair of columns (exact integers, as floats), without the sparse product's intermediate.
+    each pair of columns (exact integers, as floats), without the sparse product's intermediate;
+    with ``user_weights``, ``X' diag(user_weights) X``: each user counts with their weight, added
+    in a fixed order (by ascending user), so the sums are the same bits on every machine.
     Row ``i`` of the upper triangle is summed in place, from each of its users' columns from
     ``i`` on."""
     by_user = sparse.csr_matrix((np.ones(by_user.nnz), by_user.indices.copy(),
@@ -423,7 +426,9 @@ def pair_counts(by_user: sparse.csr_matrix) -> np.ndarray:
     by_column = by_user.T.tocsr()
     n = by_user.shape[1]
     upper = np.zeros((n, n))
-    _pair_counts(*_csr_arrays(by_user)[:2], *_csr_arrays(by_column)[:2], upper)
+    weights = (np.ones(by_user.shape[0]) if user_weights is None
+               else np.ascontiguousarray(user_weights, dtype=np.float64))
+    _pair_counts(*_csr_arrays(by_user)[:2], *_csr_arrays(by_column)[:2], weights, upper)
     counts = upper + upper.T
     counts[np.diag_indices(n)] = np.diag(upper)
     return counts

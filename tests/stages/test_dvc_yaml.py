@@ -93,16 +93,21 @@ def test_stage_scripts_stay_thin(stage):
     assert len(script.read_text().splitlines()) < 100, f"{script.name}: move logic into movierec/"
 
 
-def ranker_keys() -> set[str]:
-    """The ``rank.*`` params the ranking reads when it makes a list (``ranking/lists.py``)."""
+def rank_keys(module: str) -> set[str]:
+    """The ``rank.*`` params that ``ranking/<module>.py`` reads."""
     from dataclasses import fields
 
     from movierec.params import RankParams
 
     names = {field.name for field in fields(RankParams)}
-    tree = ast.parse((PACKAGE / "ranking" / "lists.py").read_text(encoding="utf-8"))
+    tree = ast.parse((PACKAGE / "ranking" / f"{module}.py").read_text(encoding="utf-8"))
     return {f"rank.{node.attr}" for node in ast.walk(tree)
             if isinstance(node, ast.Attribute) and node.attr in names}
+
+
+def ranker_keys() -> set[str]:
+    """The ``rank.*`` params the ranking reads when it makes a list (``ranking/lists.py``)."""
+    return rank_keys("lists")
 
 
 def test_the_ranker_keys_are_found():
@@ -116,8 +121,33 @@ def test_every_stage_that_ranks_names_the_rank_params_it_reads(stage):
     script, _ = stage_scripts()[stage]
     if PACKAGE / "ranking" / "lists.py" not in import_closure(script):
         return
+    declared = declared_params(stage)
+    missing = sorted(key for key in ranker_keys() if key not in declared and "rank" not in declared)
+    assert not missing, f"stage {stage}: add to its params in dvc.yaml: {', '.join(missing)}"
+
+
+def declared_params(stage: str) -> set[str]:
     declared = set()
     for entry in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"][stage].get("params", []):
         declared |= set(entry) if isinstance(entry, dict) else {entry}
-    missing = sorted(key for key in ranker_keys() if key not in declared and "rank" not in declared)
+    return declared
+
+
+def test_the_item_model_keys_are_found():
+    assert {"rank.rated_penalty", "rank.liked_plain_penalty", "rank.walk_exponent",
+            "rank.item_movies"} <= rank_keys("item_model")
+
+
+@pytest.mark.parametrize("stage", sorted(stage_scripts()))
+def test_every_stage_that_fits_the_ranking_names_the_rank_params_the_fit_reads(stage):
+    """A sweep of any item-model param refits the ranking model in every stage that fits one."""
+    script, _ = stage_scripts()[stage]
+    fits = any("fit_rank_model(" in path.read_text(encoding="utf-8")
+               for path in import_closure(script)
+               if path.suffix == ".py" and path.parent != PACKAGE / "ranking")
+    if not fits:
+        return
+    declared = declared_params(stage)
+    missing = sorted(key for key in rank_keys("item_model")
+                     if key not in declared and "rank" not in declared)
     assert not missing, f"stage {stage}: add to its params in dvc.yaml: {', '.join(missing)}"

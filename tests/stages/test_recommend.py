@@ -287,7 +287,7 @@ def test_a_ranking_model_of_other_movies_is_refused(trained, tmp_path):
     other = RankModel(rank_model.movie_ids[1:], rank_model.similar[1:, 1:],
                       type(items)(items.movies[1:] - 1, items.rated[1:, 1:], items.liked[1:, 1:],
                                   items.liked_plain[1:, 1:], items.liked_scale[1:],
-                                  items.n_movies - 1))
+                                  items.walk[1:, 1:], items.n_movies - 1))
     other.save(tmp_path / "other.npz")
     result = recommend_cli(trained, tmp_path, "--profile", "ann", "--format", "json",
                            "--rank-model", tmp_path / "other.npz", "--allow-untracked")

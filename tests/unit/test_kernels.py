@@ -16,6 +16,7 @@ from movierec.kernels import (
     kernel_csr,
     neighbor_rows,
     neighbor_sums,
+    pair_counts,
     sparse_dense,
     top_k_co_ratings,
 )
@@ -211,3 +212,13 @@ def test_kernel_csr_holds_the_same_matrix_in_the_types_kernels_read_without_copi
     passed = _csr_arrays(converted)
     assert all(np.shares_memory(a, b) for a, b in
                zip(passed, (converted.indptr, converted.indices, converted.data), strict=True))
+
+
+def test_pair_counts_equal_the_weighted_gram():
+    rng = np.random.default_rng(3)
+    x = sparse.random(30, 8, density=0.3, format="csr", random_state=rng)
+    binary = (x.toarray() != 0).astype(float)
+    np.testing.assert_array_equal(pair_counts(x), binary.T @ binary)  # exact integers
+    weights = rng.random(30)
+    np.testing.assert_allclose(pair_counts(x, weights), binary.T @ (weights[:, None] * binary),
+                               rtol=1e-12)

@@ -17,6 +17,12 @@ listed movie can say which of the profile's movies put it there.
 - ``liked_plain``: the same regression without that scaling (``rank.liked_plain_penalty``), so
   the ranking can lean on each as a profile grows (``rank.liked_plain_weight``).
 
+Beside them, ``walk`` is no regression but a three-step random walk over who rated what
+(RP3beta, Paudel et al. 2017): from a movie to one of its raters, to one of that person's movies,
+each step uniformly, each arrival divided by the arrival movie's ratings to the power
+``rank.walk_exponent`` so that the walk does not end on what everyone rated. A profile's movies
+rated ``LIKED_CENTER`` or more start the walk.
+
 The model covers the ``rank.item_movies`` most rated movies with at least ``rank.min_ratings``
 training ratings; no other movie is ever recommended, and profile ratings of other movies are
 left out of its scores (the rating model still uses them).
@@ -64,6 +70,22 @@ def gram(user_idx: np.ndarray, column: np.ndarray, n_users: int, n_columns: int)
                                          shape=(n_users, n_columns)))
 
 
+def walk_weights(user_idx: np.ndarray, column: np.ndarray, n_users: int, n_columns: int,
+                 exponent: float) -> np.ndarray:
+    """``W[j, i]``: the chance that a walk from column ``j`` to one of its users and on to one of
+    theirs ends at ``i`` (each step uniform), times ``i``'s users to the ``-exponent``; zero
+    diagonal, float32."""
+    by_user = sparse.csr_matrix((np.ones(len(user_idx)), (user_idx, column)),
+                                shape=(n_users, n_columns))
+    user_degree = np.maximum(np.bincount(user_idx, minlength=n_users), 1)
+    walks = pair_counts(by_user, 1.0 / user_degree)
+    degree = np.maximum(np.bincount(column, minlength=n_columns), 1).astype(float)
+    walks /= degree[:, None]
+    walks *= numerics.power(degree, -exponent)[None, :]
+    np.fill_diagonal(walks, 0.0)
+    return walks.astype(np.float32)
+
+
 def ease_weights(gram_matrix: np.ndarray, penalty: float) -> np.ndarray:
     """``B = I - P diag(1 / diag(P))`` with ``P = (G + penalty I)^-1``, zero diagonal, float32.
 
@@ -88,15 +110,16 @@ def ease_weights(gram_matrix: np.ndarray, penalty: float) -> np.ndarray:
 @dataclass
 class ItemModel:
     """Item-item weights over the movies at positions ``movies`` (ascending) of the model's
-    order: ``rated[j, i]``, ``liked[j, i]`` and ``liked_plain[j, i]`` are what rating movie
-    ``movies[j]`` says about ``movies[i]`` (module docstring), ``liked`` between the column
-    scales ``liked_scale``; ``n_movies`` is the length of the model's order."""
+    order: ``rated[j, i]``, ``liked[j, i]``, ``liked_plain[j, i]`` and ``walk[j, i]`` are what
+    rating movie ``movies[j]`` says about ``movies[i]`` (module docstring), ``liked`` between the
+    column scales ``liked_scale``; ``n_movies`` is the length of the model's order."""
 
     movies: np.ndarray
     rated: np.ndarray
     liked: np.ndarray
     liked_plain: np.ndarray
     liked_scale: np.ndarray
+    walk: np.ndarray
     n_movies: int
 
     def positions(self, movie_idx: np.ndarray) -> np.ndarray:
@@ -150,5 +173,8 @@ def fit_item_model(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: np.ndar
         liked_gram *= scale[None, :]
         liked_weights = (ease_weights(liked_gram, params.liked_penalty)
                          * scale[None, :].astype(np.float32))
+        walks = pool.submit(walk_weights, users, position[kept], n_users, len(movies),
+                            params.walk_exponent)  # in the thread, once the rated Gram is done
         rated_weights = ease_weights(rated_gram.result(), params.rated_penalty)
-    return ItemModel(movies, rated_weights, liked_weights, plain_weights, scale, n_movies)
+        walk = walks.result()
+    return ItemModel(movies, rated_weights, liked_weights, plain_weights, scale, walk, n_movies)

@@ -76,10 +76,19 @@ def mask_and_select(scores: np.ndarray, rows: np.ndarray, movie_idx: np.ndarray,
     return top_n(scores, n)
 
 
+def walk_scale(rated: np.ndarray, walk: np.ndarray) -> np.ndarray:
+    """Per row, the factor that gives the walk's scores the standard deviation of the rated item
+    model's (0 where the walk is flat): the walk's probabilities then weigh the same at every
+    profile size and catalogue size."""
+    spread = numerics.row_std(walk)
+    return np.where(spread > 0, numerics.row_std(rated) / np.where(spread > 0, spread, 1.0), 0.0)
+
+
 @dataclass
 class RankComponents:
     """The unweighted terms of the rank score (:class:`Ranker`) of each covered movie (columns)
-    for each profile (rows) of ``size`` ratings; ``popularity`` is one row for all. ``taste`` is
+    for each profile (rows) of ``size`` ratings; ``popularity`` is one row for all. ``walk`` is
+    scaled to the spread of ``rated`` in its row (:func:`walk_scale`). ``taste`` is
     each profile's genre distribution: the mean genre vector of its liked movies; ``spread`` the
     standard deviation of its ratings."""
 
@@ -92,6 +101,7 @@ class RankComponents:
     predicted: np.ndarray
     popularity: np.ndarray
     co_rating: np.ndarray
+    walk: np.ndarray
     taste: np.ndarray
 
 
@@ -138,7 +148,9 @@ class Ranker:
     - ``rank.popularity_weight`` x log(1 + the movie's training ratings): small profiles lean on
       what many people rated, large ones are steered away from it;
     - ``rank.co_rating_weight`` x the movie's mean co-rating similarity to the profile's liked
-      movies (:mod:`movierec.ranking.similarity`).
+      movies (:mod:`movierec.ranking.similarity`);
+    - ``rank.walk_weight`` x the item model's random walk from the profile's movies rated 2.5 or
+      more, scaled to the rated item model's spread (:func:`walk_scale`).
 
     Only the movies the item model covers are listed. ``model`` (:class:`RankModel`),
     ``rating_counts`` and ``genres`` (movies x genres, rows summing to 1) are in the rating
@@ -174,6 +186,8 @@ class Ranker:
             rows, movie_idx, ratings, n_rows)
         scale = np.sqrt(np.maximum(size, 1))[:, None]
         covered = self.items.movies
+        rated = sparse_dense(rated_in, self.items.rated) / scale
+        walk = sparse_dense(rated_in, self.items.walk)
         liked = liked_matrix(rows, movie_idx, ratings, n_rows, len(self.rating_counts),
                              self.params.relevant_rating)
         n_liked = np.asarray(liked.sum(axis=1))
@@ -183,13 +197,14 @@ class Ranker:
                          / np.maximum(size, 1))
         return RankComponents(
             size=size, spread=spread,
-            rated=sparse_dense(rated_in, self.items.rated) / scale,
+            rated=rated,
             disliked=sparse_dense(disliked_in, self.items.rated) / scale,
             liked=sparse_dense(liked_in, self.items.liked) / scale,
             liked_plain=sparse_dense(plain_in, self.items.liked_plain) / scale,
             predicted=predicted[:, covered],
             popularity=numerics.log1p(self.rating_counts[covered])[None, :],
             co_rating=co_rating_scores(self.model.similar_of(), liked)[:, covered],
+            walk=walk * walk_scale(rated, walk)[:, None],
             taste=(liked @ self.genres).toarray() / np.maximum(n_liked, 1))
 
     def weights(self, size: np.ndarray, params: RankParams | None = None) -> dict[str, np.ndarray]:
@@ -201,7 +216,7 @@ class Ranker:
                  "liked_plain": params.liked_plain_weight,
                  "predicted": params.rating_weight,
                  "popularity": params.popularity_weight, "co_rating": params.co_rating_weight,
-                 "rerank": params.rerank_weight}
+                 "walk": params.walk_weight, "rerank": params.rerank_weight}
         return {name: small * (1 - large) + big * large for name, (small, big) in pairs.items()}
 
     def combine(self, parts: RankComponents, params: RankParams | None = None) -> np.ndarray:
@@ -210,7 +225,7 @@ class Ranker:
         weight = self.weights(parts.size, params)
         item_score = (parts.rated + weight["disliked"] * parts.disliked
                       + weight["liked"] * parts.liked + weight["liked_plain"] * parts.liked_plain)
-        for name in ("predicted", "popularity", "co_rating"):
+        for name in ("predicted", "popularity", "co_rating", "walk"):
             item_score += weight[name] * getattr(parts, name)
         scores = np.full((len(parts.size), self.items.n_movies), -np.inf)
         scores[:, self.items.movies] = item_score
@@ -259,7 +274,7 @@ class Ranker:
                 most: int = 2) -> list[list[int]]:
         """For one profile (``movie_idx``, ``ratings``), the profile entries (positions in those
         arrays) that raise each ``listed`` movie's score most, strongest first, at most ``most``:
-        their terms of the item model and the co-rating similarity."""
+        their terms of the item model, the co-rating similarity and the walk."""
         size = np.array([float(len(movie_idx))])
         weight = self.weights(size)
         liked_w, co_rating_w = weight["liked"], weight["co_rating"]
@@ -277,6 +292,13 @@ class Ranker:
                    + weight["liked_plain"][0, 0] * centred[:, None]
                    * self.items.liked_plain[source[covered]][:, target])
         contribution[covered] = weights / np.sqrt(max(size[0], 1))
+        starts = sparse.csr_matrix((np.ones((~low).sum()), (np.zeros((~low).sum(), dtype=int),
+                                                            source[covered][~low])),
+                                   shape=(1, len(self.items.movies)))
+        factor = walk_scale(sparse_dense(starts, self.items.rated) / np.sqrt(max(size[0], 1)),
+                            sparse_dense(starts, self.items.walk))[0]
+        contribution[np.flatnonzero(covered)[~low]] += (
+            weight["walk"][0, 0] * factor * self.items.walk[source[covered][~low]][:, target])
         liked = known & (np.asarray(ratings) >= self.params.relevant_rating)
         if liked.any():
             similarity = self.similar[listed][:, movie_idx[liked]].toarray().T

@@ -40,7 +40,7 @@ class RankModel:
                     similar_indices=similar.indices, similar_indptr=similar.indptr,
                     item_movies=self.items.movies, item_rated=self.items.rated,
                     item_liked=self.items.liked, item_liked_plain=self.items.liked_plain,
-                    item_liked_scale=self.items.liked_scale)
+                    item_liked_scale=self.items.liked_scale, item_walk=self.items.walk)
 
     @classmethod
     def load(cls, path: str | Path) -> RankModel:
@@ -52,7 +52,7 @@ class RankModel:
                                              arrays["similar_indptr"]), shape=(n, n))
                 items = ItemModel(arrays["item_movies"], arrays["item_rated"],
                                   arrays["item_liked"], arrays["item_liked_plain"],
-                                  arrays["item_liked_scale"], n)
+                                  arrays["item_liked_scale"], arrays["item_walk"], n)
         except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
             raise UserInputError(f"{path}: not a ranking model ({error}); run `dvc repro` to "
                                  f"rebuild it") from None

@@ -15,6 +15,7 @@ from movierec.ranking.item_model import (
     ease_weights,
     fit_item_model,
     gram,
+    walk_weights,
 )
 from movierec.ranking.model import RankModel
 
@@ -38,6 +39,20 @@ def test_gram_counts_the_users_of_each_pair_of_columns():
     assert gram(users, columns, 3, 3).tolist() == [[2, 2, 1], [2, 2, 1], [1, 1, 2]]
 
 
+def test_walk_weights_are_the_three_step_random_walk_divided_by_arrival_popularity():
+    rng = np.random.default_rng(1)
+    x = (rng.random((25, 5)) < 0.4).astype(float)
+    x[0, :] = 1.0  # every movie has ratings; some users have none
+    users, columns = np.nonzero(x)
+    weights = walk_weights(users, columns, 25, 5, exponent=0.6)
+    to_users = x.T / x.sum(axis=0)[:, None]  # brute force: movie -> one of its raters, uniformly
+    to_movies = x / np.maximum(x.sum(axis=1), 1)[:, None]  # user -> one of their movies
+    expected = (to_users @ to_movies) * x.sum(axis=0)[None, :] ** -0.6
+    np.fill_diagonal(expected, 0.0)
+    np.testing.assert_allclose(weights, expected, rtol=1e-6)
+    assert weights.dtype == np.float32
+
+
 def test_the_model_covers_the_most_rated_movies_above_the_floor():
     counts = np.array([9, 1, 7, 7, 3, 7])
     params = RankParams(min_ratings=3, item_movies=3)
@@ -48,7 +63,8 @@ def test_the_model_covers_the_most_rated_movies_above_the_floor():
 
 def test_profiles_enter_as_one_per_rated_movie_and_as_centred_ratings():
     model = ItemModel(np.array([1, 3]), np.zeros((2, 2), np.float32), np.zeros((2, 2), np.float32),
-                      np.zeros((2, 2), np.float32), np.array([1.0, 0.5]), 5)
+                      np.zeros((2, 2), np.float32), np.array([1.0, 0.5]),
+                      np.zeros((2, 2), np.float32), 5)
     rated, disliked, liked, plain = model.profile_matrices(np.array([0, 0, 1, 1]),
                                                     np.array([3, 4, 1, 3]),
                                                     np.array([5.0, 2.0, 1.0, 2.5]), 2)
@@ -75,7 +91,7 @@ def test_fit_uses_who_rated_and_who_liked_what():
 def test_rank_model_round_trip_and_bad_files(tmp_path):
     items = ItemModel(np.array([0, 2]), np.eye(2, dtype=np.float32),
                       np.full((2, 2), 0.5, np.float32), np.full((2, 2), 0.125, np.float32),
-                      np.array([1.0, 0.25]), 3)
+                      np.array([1.0, 0.25]), np.full((2, 2), 0.75, np.float32), 3)
     model = RankModel(np.array([10, 20, 30]), sparse.csr_matrix(np.eye(3) * 0.25), items)
     model.save(tmp_path / "rank.npz")
     first = (tmp_path / "rank.npz").read_bytes()
@@ -88,6 +104,7 @@ def test_rank_model_round_trip_and_bad_files(tmp_path):
     np.testing.assert_array_equal(loaded.items.liked, items.liked)
     np.testing.assert_array_equal(loaded.items.liked_scale, items.liked_scale)
     np.testing.assert_array_equal(loaded.items.liked_plain, items.liked_plain)
+    np.testing.assert_array_equal(loaded.items.walk, items.walk)
     assert loaded.for_movies(np.array([10, 20, 30]), "rank.npz") is loaded
     with pytest.raises(UserInputError, match=r"rank\.npz holds 3 movies, the rating model 2"):
         loaded.for_movies(np.array([10, 20]), "rank.npz")

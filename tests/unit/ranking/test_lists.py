@@ -16,12 +16,13 @@ NO_WEIGHTS = {"liked_weight": (0.0, 0.0), "rating_weight": (0.0, 0.0),
               "rerank_weight": (0.0, 0.0), "calibration_weight": 0.0}
 
 
-def ranker(rated, liked=None, similar=None, counts=None, **params) -> Ranker:
+def ranker(rated, liked=None, similar=None, counts=None, walk=None, **params) -> Ranker:
     """A ranker over ``len(rated)`` movies, all covered, with these item weights."""
     n = len(rated)
     items = ItemModel(np.arange(n), np.asarray(rated, np.float32),
                       np.asarray(liked if liked is not None else np.zeros((n, n)), np.float32),
-                      np.zeros((n, n), np.float32), np.ones(n), n)
+                      np.zeros((n, n), np.float32), np.ones(n),
+                      np.asarray(walk if walk is not None else np.zeros((n, n)), np.float32), n)
     model = RankModel(np.arange(n), sparse.csr_matrix(similar if similar is not None
                                                       else np.zeros((n, n))), items)
     rank = RankParams(**(NO_WEIGHTS | params))
@@ -67,7 +68,7 @@ def test_movies_the_item_model_does_not_cover_are_never_listed():
     rank = ranker(np.zeros((3, 3)), rating_weight=(1.0, 1.0))
     rank.model.items.movies = np.array([0, 2])
     items = rank.model.items
-    items.rated = items.liked = items.liked_plain = np.zeros((2, 2), np.float32)
+    items.rated = items.liked = items.liked_plain = items.walk = np.zeros((2, 2), np.float32)
     assert rank.top_n(np.array([[1.0, 9.0, 2.0]]), np.array([], int), np.array([], int),
                       np.array([]), 3).tolist() == [[2, 0, -1]]
 
@@ -98,3 +99,16 @@ def test_each_listed_movie_is_explained_by_the_profile_movies_that_raise_it_most
     reasons = rank.because(np.array([0, 1]), np.array([4.0, 3.0]), np.array([2, 3, 1]))
     assert reasons == [[0, 1], [1], [0]]  # movie 3 owes nothing to movie 0: it is left out
     assert rank.because(np.array([], int), np.array([]), np.array([2])) == [[]]
+
+
+def test_the_walk_adds_its_arrivals_at_the_rated_models_spread_and_explains_them():
+    rated = np.array([[0, 0, 0.9, 0.1], [0, 0, 0.1, 0], [0, 0, 0, 0], [0, 0, 0, 0]])
+    walk = np.array([[0, 0, 0, 0], [0, 0, 0, 1.0], [0, 0, 0, 0], [0, 0, 0, 0]])
+    profile = np.array([0, 0]), np.array([0, 1]), np.array([4.0, 4.0])
+    plain, walking = (ranker(rated, walk=walk, large_profile=1.0, walk_weight=(w, w))
+                      for w in (0.0, 1.0))
+    added = (walking.scores(np.zeros((1, 4)), *profile) - plain.scores(np.zeros((1, 4)), *profile))
+    rated_row = (rated[0] + rated[1]) / np.sqrt(2)  # a profile of two: divided by sqrt(2)
+    np.testing.assert_allclose(added[0], walk[1] * rated_row.std() / walk[1].std(), rtol=1e-6)
+    assert plain.because(profile[1], profile[2], np.array([3])) == [[0]]
+    assert walking.because(profile[1], profile[2], np.array([3])) == [[1, 0]]  # movie 1's walk
