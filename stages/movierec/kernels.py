@@ -402,36 +402,41 @@ def neighbor_rows(evidence: sparse.csr_matrix, neighbor_of: sparse.csr_matrix,
 @numba.njit(nogil=True, cache=True)
 def _pair_counts(user_ptr, user_columns, column_ptr, column_users, user_weights, counts):
     n_columns = len(column_ptr) - 1
+    n_sums = len(user_weights)
     next_entry = user_ptr[:-1].copy()  # per user: its entry of the current column
     for i in range(n_columns):  # row i of the upper triangle, accumulated in place (in cache)
-        row = counts[i]
+        rows = counts[:, i]
         for a in range(column_ptr[i], column_ptr[i + 1]):
             user = column_users[a]
-            weight = user_weights[user]
             for b in range(next_entry[user], user_ptr[user + 1]):
-                row[user_columns[b]] += weight
+                column = user_columns[b]
+                for s in range(n_sums):
+                    rows[s, column] += user_weights[s, user]
             next_entry[user] += 1
 
 
 def pair_counts(by_user: sparse.csr_matrix, user_weights: np.ndarray | None = None) -> np.ndarray:
     """``X'X`` of the binary users x columns ``by_user`` as a dense matrix: how many users have
-    each pair of columns (exact integers, as floats), without the sparse product's intermediate;
-    with ``user_weights``, ``X' diag(user_weights) X``: each user counts with their weight, added
-    in a fixed order (by ascending user), so the sums are the same bits on every machine.
-    Row ``i`` of the upper triangle is summed in place, from each of its users' columns from
-    ``i`` on."""
+    each pair of columns (exact integers, as floats), without the sparse product's intermediate.
+    With ``user_weights`` (sums x users), also ``X' diag(w) X`` for each row ``w``, in the same
+    pass: a stack of 1 + sums matrices, the counts first. Each sum adds its users in a fixed order
+    (by ascending user), so it is the same bits on every machine. Row ``i`` of the upper triangle
+    is summed in place, from each of its users' columns from ``i`` on."""
     by_user = sparse.csr_matrix((np.ones(by_user.nnz), by_user.indices.copy(),
                                  by_user.indptr.copy()), shape=by_user.shape)
     by_user.sort_indices()  # in place: on copies, not the caller's arrays
     by_column = by_user.T.tocsr()
     n = by_user.shape[1]
-    upper = np.zeros((n, n))
-    weights = (np.ones(by_user.shape[0]) if user_weights is None
-               else np.ascontiguousarray(user_weights, dtype=np.float64))
-    _pair_counts(*_csr_arrays(by_user)[:2], *_csr_arrays(by_column)[:2], weights, upper)
-    counts = upper + upper.T
-    counts[np.diag_indices(n)] = np.diag(upper)
-    return counts
+    weights = np.ones((1, by_user.shape[0]))
+    if user_weights is not None:
+        weights = np.vstack([weights, np.asarray(user_weights, dtype=np.float64)])
+    counts = np.zeros((len(weights), n, n))
+    _pair_counts(*_csr_arrays(by_user)[:2], *_csr_arrays(by_column)[:2], weights, counts)
+    for upper in counts:  # the lower triangle mirrors the upper one, in place
+        diagonal = np.diag(upper).copy()
+        upper += upper.T
+        upper[np.diag_indices(n)] = diagonal
+    return counts[0] if user_weights is None else counts
 
 
 @numba.njit(nogil=True, cache=True)

@@ -219,6 +219,9 @@ def test_pair_counts_equal_the_weighted_gram():
     x = sparse.random(30, 8, density=0.3, format="csr", random_state=rng)
     binary = (x.toarray() != 0).astype(float)
     np.testing.assert_array_equal(pair_counts(x), binary.T @ binary)  # exact integers
-    weights = rng.random(30)
-    np.testing.assert_allclose(pair_counts(x, weights), binary.T @ (weights[:, None] * binary),
-                               rtol=1e-12)
+    weights = rng.random((2, 30))
+    counts, first, second = pair_counts(x, weights)  # one pass: the counts, then each weighting
+    np.testing.assert_array_equal(counts, binary.T @ binary)
+    for summed, user_weights in zip((first, second), weights, strict=True):
+        np.testing.assert_allclose(summed, binary.T @ (user_weights[:, None] * binary),
+                                   rtol=1e-12)

@@ -63,25 +63,38 @@ def covered_positions(covered: np.ndarray, n_movies: int) -> np.ndarray:
     return column
 
 
+def binary_matrix(user_idx: np.ndarray, column: np.ndarray, n_users: int,
+                  n_columns: int) -> sparse.csr_matrix:
+    """The users x columns matrix with a 1 at each (user, column) pair."""
+    return sparse.csr_matrix((np.ones(len(user_idx)), (user_idx, column)),
+                             shape=(n_users, n_columns))
+
+
 def gram(user_idx: np.ndarray, column: np.ndarray, n_users: int, n_columns: int) -> np.ndarray:
-    """``X'X`` of the binary users x columns matrix with a 1 at each (user, column) pair: how many
-    users have each pair of columns (exact integers, stored as floats)."""
-    return pair_counts(sparse.csr_matrix((np.ones(len(user_idx)), (user_idx, column)),
-                                         shape=(n_users, n_columns)))
+    """``X'X`` of the :func:`binary_matrix`: how many users have each pair of columns (exact
+    integers, stored as floats)."""
+    return pair_counts(binary_matrix(user_idx, column, n_users, n_columns))
 
 
-def walk_weights(user_idx: np.ndarray, column: np.ndarray, n_users: int, n_columns: int,
-                 exponent: float) -> np.ndarray:
-    """``W[j, i]``: the chance that a walk from column ``j`` to one of its users and on to one of
-    theirs ends at ``i`` (each step uniform), times ``i``'s users to the ``-exponent``; zero
-    diagonal, float32."""
-    by_user = sparse.csr_matrix((np.ones(len(user_idx)), (user_idx, column)),
-                                shape=(n_users, n_columns))
-    user_degree = np.maximum(np.bincount(user_idx, minlength=n_users), 1)
-    walks = pair_counts(by_user, 1.0 / user_degree)
-    degree = np.maximum(np.bincount(column, minlength=n_columns), 1).astype(float)
-    walks /= degree[:, None]
-    walks *= numerics.power(degree, -exponent)[None, :]
+def gram_and_walks(user_idx: np.ndarray, column: np.ndarray, n_users: int,
+                   n_columns: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`gram` and, in the same pass over the pairs, ``X' diag(1 / user's columns) X``: how
+    often a step from a column to one of its users and on, uniformly, to one of theirs joins
+    each pair of columns, before choosing among the first column's users."""
+    user_columns = np.maximum(np.bincount(user_idx, minlength=n_users), 1)
+    counts, walks = pair_counts(binary_matrix(user_idx, column, n_users, n_columns),
+                                (1.0 / user_columns)[None, :])
+    return counts, walks
+
+
+def walk_weights(walks: np.ndarray, column_users: np.ndarray, exponent: float) -> np.ndarray:
+    """``W[j, i]``: the chance that a walk from column ``j`` to one of its ``column_users[j]``
+    users and on to one of theirs ends at ``i`` (each step uniform; ``walks`` from
+    :func:`gram_and_walks`, overwritten), times ``i``'s users to the ``-exponent``; zero diagonal,
+    float32."""
+    users = np.maximum(column_users, 1).astype(float)
+    walks /= users[:, None]
+    walks *= numerics.power(users, -exponent)[None, :]
     np.fill_diagonal(walks, 0.0)
     return walks.astype(np.float32)
 
@@ -165,7 +178,7 @@ def fit_item_model(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: np.ndar
     # two cores: the larger Gram in a thread (its kernel releases the GIL) while this one sums
     # the liked Gram and inverts it twice (only this thread calls LAPACK, which holds the GIL)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        rated_gram = pool.submit(gram, users, position[kept], n_users, len(movies))
+        rated_gram = pool.submit(gram_and_walks, users, position[kept], n_users, len(movies))
         liked_gram = gram(users[liked], position[kept][liked], n_users, len(movies))
         plain_weights = ease_weights(liked_gram, params.liked_plain_penalty)
         scale = numerics.power(np.maximum(np.diag(liked_gram), 1.0), -params.liked_exponent)
@@ -173,8 +186,7 @@ def fit_item_model(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: np.ndar
         liked_gram *= scale[None, :]
         liked_weights = (ease_weights(liked_gram, params.liked_penalty)
                          * scale[None, :].astype(np.float32))
-        walks = pool.submit(walk_weights, users, position[kept], n_users, len(movies),
-                            params.walk_exponent)  # in the thread, once the rated Gram is done
-        rated_weights = ease_weights(rated_gram.result(), params.rated_penalty)
-        walk = walks.result()
+        counts, walks = rated_gram.result()
+        walk = walk_weights(walks, np.diag(counts), params.walk_exponent)
+        rated_weights = ease_weights(counts, params.rated_penalty)
     return ItemModel(movies, rated_weights, liked_weights, plain_weights, scale, walk, n_movies)

@@ -15,6 +15,7 @@ from movierec.ranking.item_model import (
     ease_weights,
     fit_item_model,
     gram,
+    gram_and_walks,
     walk_weights,
 )
 from movierec.ranking.model import RankModel
@@ -44,7 +45,9 @@ def test_walk_weights_are_the_three_step_random_walk_divided_by_arrival_populari
     x = (rng.random((25, 5)) < 0.4).astype(float)
     x[0, :] = 1.0  # every movie has ratings; some users have none
     users, columns = np.nonzero(x)
-    weights = walk_weights(users, columns, 25, 5, exponent=0.6)
+    counts, walks = gram_and_walks(users, columns, 25, 5)
+    np.testing.assert_array_equal(counts, gram(users, columns, 25, 5))
+    weights = walk_weights(walks, np.diag(counts), exponent=0.6)
     to_users = x.T / x.sum(axis=0)[:, None]  # brute force: movie -> one of its raters, uniformly
     to_movies = x / np.maximum(x.sum(axis=1), 1)[:, None]  # user -> one of their movies
     expected = (to_users @ to_movies) * x.sum(axis=0)[None, :] ** -0.6
