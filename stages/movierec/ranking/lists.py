@@ -292,9 +292,8 @@ class Ranker:
                    + weight["liked_plain"][0, 0] * centred[:, None]
                    * self.items.liked_plain[source[covered]][:, target])
         contribution[covered] = weights / np.sqrt(max(size[0], 1))
-        starts = sparse.csr_matrix((np.ones((~low).sum()), (np.zeros((~low).sum(), dtype=int),
-                                                            source[covered][~low])),
-                                   shape=(1, len(self.items.movies)))
+        starts = self.items.profile_matrices(np.zeros(len(movie_idx), dtype=int), movie_idx,
+                                             ratings, 1)[0]  # the walk's, as in components()
         factor = walk_scale(sparse_dense(starts, self.items.rated) / np.sqrt(max(size[0], 1)),
                             sparse_dense(starts, self.items.walk))[0]
         contribution[np.flatnonzero(covered)[~low]] += (
