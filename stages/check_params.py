@@ -7,6 +7,8 @@ wrong type or out-of-range value stops `dvc repro` / `dvc exp run` with a clear 
 
 from __future__ import annotations
 
+import movierec.blas  # noqa: F401  (before numpy: one BLAS kernel on every CPU)
+
 from movierec.cli import add_params_argument, parser_for, run_main
 from movierec.params import as_dict, read_params
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import movierec.blas  # noqa: F401  (before numpy: one BLAS kernel on every CPU)
+
 from movierec.cli import add_params_argument, parser_for, run_main
 from movierec.evaluation.explain import plot_coefficients, top_coefficients
 from movierec.io import atomic_path

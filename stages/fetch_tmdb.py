@@ -13,6 +13,8 @@ import os
 import sys
 from pathlib import Path
 
+import movierec.blas  # noqa: F401  (before numpy: one BLAS kernel on every CPU)
+
 from movierec.cli import add_params_argument, parser_for, run_main
 from movierec.data.movielens import load_links
 from movierec.data.tmdb import connect

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import movierec.blas  # noqa: F401  (before numpy: one BLAS kernel on every CPU)
+
 from movierec.cli import parser_for, run_main
 from movierec.evaluation.headline import headline
 from movierec.io import write_text

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import movierec.blas  # noqa: F401  (before numpy: one BLAS kernel on every CPU)
+
 from movierec.cli import add_params_argument, parser_for, run_main
 from movierec.data.interactions import prepare_interactions, save_interactions
 from movierec.io import write_json

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import movierec.blas  # noqa: F401  (before numpy: one BLAS kernel on every CPU)
+
 from movierec.cli import add_evaluation_arguments, parser_for, run_main
 from movierec.data.movielens import load_movies, load_tags
 from movierec.evaluation.newuser import plot_profile_sizes, run_simulation

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import sys
 
+import movierec.blas  # noqa: F401  (before numpy: one BLAS kernel on every CPU)
+
 from movierec.cli import run_main
 from movierec.errors import UserInputError
 from movierec.io import write_text

@@ -27,9 +27,10 @@ def output_hashes(repo) -> dict[str, str]:
             for out in stage.get("outs", [])}
 
 
-# another machine, as far as one machine can pretend: numpy without its AVX-512 kernels and
-# BLAS on one thread instead of two
+# another machine, as far as one machine can pretend: numpy without its AVX-512 kernels, OpenBLAS
+# asked for another CPU's kernels (movierec.blas pins one), BLAS on one thread instead of two
 OTHER_MACHINE = {"NPY_DISABLE_CPU_FEATURES": "AVX512_SPR AVX512_ICL X86_V4",
+                 "OPENBLAS_CORETYPE": "Sandybridge",
                  "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 
 
