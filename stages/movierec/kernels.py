@@ -4,8 +4,9 @@ poorly: each movie's most similar movies without the movies x movies product
 co-ratings), the item model's
 Gram matrix (:func:`pair_counts`), a user's residuals on a movie's neighbours
 (:func:`neighbor_sums`, :func:`neighbor_rows`), affinities without a users x tokens matrix
-(:func:`affinities`, :func:`affinity_rows`), a reproducible sample of rows (:func:`sample_rows`)
-and a sparse x float32 product in float64 (:func:`sparse_dense`).
+(:func:`affinities`, :func:`affinity_rows`), a reproducible sample of rows (:func:`sample_rows`),
+a sparse x float32 product in float64 (:func:`sparse_dense`) and a counting sort
+(:func:`stable_order`).
 
 Each kernel runs on one thread and releases the GIL, so callers run independent fits in threads
 (the similarity pass splits its movie rows over the cores that way itself). Sums run in a fixed
@@ -238,6 +239,26 @@ def top_k_co_ratings(by_user: sparse.csr_matrix, row_scale: np.ndarray,
         np.asarray(column_scale, dtype=float)[layout.label]))[0]
 
 
+@numba.njit(nogil=True, cache=True)
+def _stable_order(keys, n_keys, out):
+    start = np.zeros(n_keys + 1, dtype=np.int64)
+    for e in range(len(keys)):
+        start[keys[e] + 1] += 1
+    for key in range(n_keys):
+        start[key + 1] += start[key]
+    for e in range(len(keys)):
+        out[start[keys[e]]] = e
+        start[keys[e]] += 1
+
+
+def stable_order(keys: np.ndarray, n_keys: int) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` of integer keys in ``0 .. n_keys-1``, by a counting
+    sort: linear time (a third of the lexsorts' time for 16.7M entries)."""
+    out = np.empty(len(keys), dtype=np.int64)
+    _stable_order(np.asarray(keys, dtype=np.int64), int(n_keys), out)
+    return out
+
+
 @dataclass(frozen=True)
 class _Layout:
     """A users x movies pattern as the pair kernels read it: the movies relabelled by popularity
@@ -261,9 +282,12 @@ class _Layout:
         relabel = np.empty(n_movies, dtype=np.int64)
         relabel[label] = np.arange(n_movies)
         user_of = np.repeat(np.arange(pattern.shape[0]), np.diff(pattern.indptr))
-        order = np.lexsort((relabel[pattern.indices], user_of))
-        user_movies = relabel[pattern.indices][order]
-        by_movie = np.lexsort((user_of[order], user_movies))
+        movies = relabel[pattern.indices]
+        # by user, then relabelled movie: two stable counting sorts (the lexsorts' order)
+        by_label = stable_order(movies, n_movies)
+        order = by_label[stable_order(user_of[by_label], pattern.shape[0])]
+        user_movies = movies[order]
+        by_movie = stable_order(user_movies, n_movies)  # users stay ascending within a movie
         movie_ptr = np.concatenate([[0], np.cumsum(np.bincount(user_movies, minlength=n_movies))])
         return cls(pattern.indptr.astype(np.int64), user_movies, order, movie_ptr,
                    user_of[order][by_movie], by_movie, label)

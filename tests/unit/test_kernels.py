@@ -18,6 +18,7 @@ from movierec.kernels import (
     neighbor_sums,
     pair_counts,
     sparse_dense,
+    stable_order,
     top_k_co_ratings,
 )
 
@@ -225,3 +226,12 @@ def test_pair_counts_equal_the_weighted_gram():
     for summed, user_weights in zip((first, second), weights, strict=True):
         np.testing.assert_allclose(summed, binary.T @ (user_weights[:, None] * binary),
                                    rtol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_stable_order_is_numpys_stable_argsort(seed: int):
+    rng = np.random.default_rng(seed)
+    for n_keys in (1, 7, 1000):
+        keys = rng.integers(0, n_keys, 5000)  # many ties: their order must be kept
+        np.testing.assert_array_equal(stable_order(keys, n_keys), np.argsort(keys, kind="stable"))
+    assert len(stable_order(np.array([], dtype=np.int64), 3)) == 0
