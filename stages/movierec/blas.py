@@ -3,9 +3,10 @@
 numpy's and scipy's OpenBLAS pick their kernels by CPU when they load (Haswell's on AVX2 CPUs,
 SkylakeX's on AVX-512 ones, ...), and those kernels sum in different orders: the fitted models'
 last bits, and so every hash in ``dvc.lock``, would differ between machines. Importing this module
-before numpy sets ``OPENBLAS_CORETYPE=Haswell`` wherever the CPU runs Haswell's kernels (AVX2 and
-FMA): every stage script imports it first (ruff's isort section ``blas`` keeps it there). Other
-CPUs (ARM, x86-64 without AVX2) keep OpenBLAS's own choice.
+before numpy sets ``OPENBLAS_CORETYPE=Haswell`` (over any value the environment gives) wherever
+the CPU runs Haswell's kernels (AVX2 and FMA): every stage script imports it first (ruff's isort
+section ``blas`` keeps it there). Other CPUs (ARM, x86-64 without AVX2) keep OpenBLAS's own
+choice.
 """
 
 from __future__ import annotations

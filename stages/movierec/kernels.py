@@ -253,7 +253,7 @@ def _stable_order(keys, n_keys, out):
 
 def stable_order(keys: np.ndarray, n_keys: int) -> np.ndarray:
     """``np.argsort(keys, kind="stable")`` of integer keys in ``0 .. n_keys-1``, by a counting
-    sort: linear time (a third of the lexsorts' time for 16.7M entries)."""
+    sort: linear time (about a third of ``np.lexsort``'s at full scale)."""
     out = np.empty(len(keys), dtype=np.int64)
     _stable_order(np.asarray(keys, dtype=np.int64), int(n_keys), out)
     return out
