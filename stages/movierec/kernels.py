@@ -181,9 +181,29 @@ def _top_k_pairs(user_ptr, user_movies, values, skip, movie_ptr, movie_users, mo
                   out_val, out_len)
 
 
+@numba.njit(nogil=True, cache=True)
+def _permute_rows(rows, order, done):
+    """``rows[:] = rows[order]`` in place, following the permutation's cycles (``done``: all
+    False, one per row)."""
+    saved = np.empty(rows.shape[1])
+    for start in range(len(order)):
+        if done[start]:
+            continue
+        saved[:] = rows[start]
+        at = start
+        while True:
+            done[at] = True
+            source = order[at]
+            if source == start:
+                rows[at] = saved
+                break
+            rows[at] = rows[source]
+            at = source
+
+
 def fits_top_k_pairs(pattern: sparse.csr_matrix, values: np.ndarray, skip: np.ndarray,
                      row_scale: np.ndarray, column_scale: np.ndarray, shrinkage: float,
-                     k: int) -> list[sparse.csr_matrix]:
+                     k: int, overwrite_values: bool = False) -> list[sparse.csr_matrix]:
     """Each movie's ``k`` strongest pair scores in each of several fits over one users x movies
     ``pattern``, off the diagonal and non-zero, as movies x movies (ties keep the lower columns).
 
@@ -200,12 +220,16 @@ def fits_top_k_pairs(pattern: sparse.csr_matrix, values: np.ndarray, skip: np.nd
     candidates in a small room cut back to its ``k`` best when full, and a candidate whose bound
     (co-ratings times the largest ``|values|`` of both movies over their smallest scales) is
     below every fit's ``k``-th best so far is not scored at all. It runs on all cores, each
-    taking every n-th movie.
+    taking every n-th movie. ``overwrite_values`` (float64, C-ordered ``values`` only) reorders
+    and zeroes ``values`` in place instead of in a copy (1.7 GB less at full scale).
     """
     pattern = sparse.csr_matrix(pattern)
     n_movies, n_fits = pattern.shape[1], values.shape[1]
     layout = _Layout.of(pattern)
-    values = np.asarray(values, dtype=float)[layout.order]  # a copy, C-ordered
+    if overwrite_values:
+        _permute_rows(values, layout.order, np.zeros(len(values), dtype=np.bool_))
+    else:
+        values = np.asarray(values, dtype=float)[layout.order]  # a copy, C-ordered
     skip = np.asarray(skip, dtype=np.int64)[layout.order]
     values[skip[:, None] == np.arange(n_fits)] = 0.0  # what a fit skips adds 0 to its products
     row_scale = np.ascontiguousarray(np.asarray(row_scale, dtype=float)[layout.label])
@@ -299,7 +323,7 @@ class _Layout:
         nogil), as movies x movies CSR."""
         n_movies = len(self.label)
         width = max(min(k, n_movies), 0)
-        out_col = np.zeros((n_fits, n_movies, width), dtype=np.int64)
+        out_col = np.zeros((n_fits, n_movies, width), dtype=np.int32)  # (CSR's index type)
         out_val = np.zeros((n_fits, n_movies, width))
         out_len = np.zeros((n_fits, n_movies), dtype=np.int64)
         step = max(min(os.cpu_count() or 1, n_movies), 1)

@@ -117,6 +117,21 @@ def test_fits_top_k_pairs_gives_each_fit_what_top_k_pairs_gives_its_entries(
                                     shape=residuals.shape)
             want = top_k_pairs(fit, scale[:, f], scale[::-1, f], shrinkage, 7)
             assert (got[f] != want).nnz == 0, f  # to the last bit
+        overwritten = values.copy()
+        in_place = fits_top_k_pairs(residuals, overwritten, skip, scale, scale[::-1], shrinkage,
+                                    7, overwrite_values=True)
+        assert all((a != b).nnz == 0 for a, b in zip(in_place, got, strict=True))
+        assert not np.array_equal(overwritten, values)  # the caller's array was used, not copied
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_permute_rows_reorders_in_place_as_fancy_indexing(seed: int):
+    rng = np.random.default_rng(seed)
+    rows = rng.normal(size=(500, 3))
+    order = rng.permutation(500)
+    want = rows[order]
+    kernels._permute_rows(rows, order, np.zeros(500, dtype=np.bool_))
+    assert np.array_equal(rows, want)
 
 
 @pytest.mark.parametrize("seed", range(3))

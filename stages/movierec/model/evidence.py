@@ -150,13 +150,14 @@ def item_similarities(pattern: sparse.csr_matrix, values: np.ndarray, skip: np.n
     """Each fit's ``neighbors`` most similar movies, all fits in one pass: residual cosine shrunk
     by co-rating count, fit ``f`` over the residuals ``values[e, f]`` of the entries ``e`` of
     the users x movies ``pattern`` with ``skip[e] != f``
-    (:func:`movierec.kernels.fits_top_k_pairs`)."""
+    (:func:`movierec.kernels.fits_top_k_pairs`; ``values`` is overwritten)."""
     norms = np.empty((pattern.shape[1], values.shape[1]))
     for f in range(values.shape[1]):
         held = skip != f
         norms[:, f] = np.sqrt(np.bincount(pattern.indices[held], values[held, f] ** 2,
                                           minlength=pattern.shape[1]))
-    return fits_top_k_pairs(pattern, values, skip, norms, norms, shrinkage, neighbors)
+    return fits_top_k_pairs(pattern, values, skip, norms, norms, shrinkage, neighbors,
+                            overwrite_values=True)
 
 
 def fit_movie_biases(movie_idx: np.ndarray, ratings: np.ndarray, n_movies: int,
@@ -181,21 +182,26 @@ def fit_item_evidence(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: np.n
     once, not once per fold.
     """
     n_folds = 0 if fold is None else int(fold.max()) + 1
+    pattern = entry = values = None
+    if config.item_neighbors:  # the sampled pattern first: residuals only of its entries
+        pattern = within_pairs(by_user(user_idx, movie_idx, np.arange(len(ratings)), n_users,
+                                       n_movies), config.neighbor_max_pairs, config.seed)
+        entry = pattern.data
+        values = np.zeros((len(entry), n_folds + 1))
     fits = []
-    values = np.zeros((len(ratings), n_folds + 1)) if config.item_neighbors else None
     for k in range(n_folds + 1):
         held = slice(None) if k == n_folds else np.flatnonzero(fold != k)
         items = fit_movie_biases(movie_idx[held], ratings[held], n_movies, config.damping)
         if values is not None:  # the fit's residuals, as user_evidence gives them
-            bias, _, after_movie = user_biases(items, user_idx[held], movie_idx[held],
-                                               ratings[held], n_users, config.damping)
-            values[held, k] = after_movie - bias[user_idx[held]]
+            bias, _, _ = user_biases(items, user_idx[held], movie_idx[held], ratings[held],
+                                     n_users, config.damping)
+            in_fit = slice(None) if k == n_folds else np.flatnonzero(fold[entry] != k)
+            rated = entry[in_fit]
+            values[in_fit, k] = (ratings[rated] - items.global_mean
+                                 - items.movie_bias[movie_idx[rated]]) - bias[user_idx[rated]]
         fits.append(items)
     if values is not None:
-        pattern = within_pairs(by_user(user_idx, movie_idx, np.arange(len(ratings)), n_users,
-                                       n_movies), config.neighbor_max_pairs, config.seed)
-        entry = pattern.data
-        similarities = item_similarities(pattern, values[entry],
+        similarities = item_similarities(pattern, values,
                                          np.full(len(entry), -1) if fold is None else fold[entry],
                                          config.neighbors, config.neighbor_shrinkage)
         for items, similarity in zip(fits, similarities, strict=True):
