@@ -12,8 +12,6 @@ from pathlib import Path
 
 import movierec.blas  # noqa: F401  (before numpy: one BLAS kernel on every CPU)
 
-import pandas as pd
-
 from movierec.cli import add_params_argument, parser_for, run_main
 from movierec.data.movielens import load_movies, load_tags
 from movierec.evaluation.validation import run_validation
@@ -33,8 +31,7 @@ def main() -> None:
     args = parser.parse_args()
     params = read_params(args.params)
 
-    train = pd.read_parquet(args.train, columns=["userId", "movieId", "rating", "timestamp"])
-    metrics = run_validation(params, train, MovieFeatures.load(args.features),
+    metrics = run_validation(params, args.train, MovieFeatures.load(args.features),
                              load_movies(args.data_dir), load_tags(args.data_dir))
     write_json(args.metrics_out, metrics)
     k = params.rank.k

@@ -11,6 +11,8 @@ new-user simulation on the held-out users.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -38,13 +40,18 @@ def validation_split(train: pd.DataFrame, settings: ValidationParams
             known[target].reset_index(drop=True))
 
 
-def run_validation(params: Params, train: pd.DataFrame, features: MovieFeatures,
+def run_validation(params: Params, train_path: Path, features: MovieFeatures,
                    movies: pd.DataFrame, tags: pd.DataFrame) -> dict[str, float]:
-    """Every metric of the validation split, flat, under ``validation.``."""
-    fit, newusers, targets = validation_split(train, params.validation)
+    """Every metric of the validation split of the training split (``train_path``, parquet),
+    flat, under ``validation.``. The split is read here so that only the refit's ratings stay in
+    memory while it runs."""
+    fit, newusers, targets = validation_split(
+        pd.read_parquet(train_path, columns=["userId", "movieId", "rating", "timestamp"]),
+        params.validation)
     fit = fit[["userId", "movieId", "rating"]]
-    print(f"refitting on {len(fit)} of {len(train)} training ratings: {len(targets)} held out of "
-          f"known users, {newusers['userId'].nunique()} users held out entirely", flush=True)
+    print(f"refitting on {len(fit)} of {len(fit) + len(targets) + len(newusers)} training "
+          f"ratings: {len(targets)} held out of known users, {newusers['userId'].nunique()} users "
+          f"held out entirely", flush=True)
     fitted = refit(params, fit, features, movies, tags)
     model, rank = fitted.model, params.rank
     actual = targets["rating"].to_numpy(dtype=float)
