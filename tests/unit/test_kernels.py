@@ -134,6 +134,15 @@ def test_permute_rows_reorders_in_place_as_fancy_indexing(seed: int):
     assert np.array_equal(rows, want)
 
 
+def test_fits_top_k_pairs_refuses_to_overwrite_values_it_would_have_to_copy():
+    residuals = rating_like(0, 40, 30)
+    values = np.asfortranarray(np.repeat(residuals.data[:, None], 2, axis=1))
+    scale = np.ones((30, 2))
+    with pytest.raises(ValueError, match="C-ordered float64 values, not float64 strided"):
+        fits_top_k_pairs(residuals, values, np.full(residuals.nnz, -1), scale, scale, 1.0, 5,
+                         overwrite_values=True)
+
+
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("k", [1, 3, 100])
 @pytest.mark.parametrize("shape", [(60, 40), (150, 300)])

@@ -121,12 +121,17 @@ class UserEvidence:
     #                                       - user bias (for the affinity and neighbour features)
 
 
+def after_movies(items: ItemEvidence, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
+    """Each rating's residual after the global mean and its movie's bias."""
+    return ratings - items.global_mean - items.movie_bias[movie_idx]
+
+
 def user_biases(items: ItemEvidence, user_idx: np.ndarray, movie_idx: np.ndarray,
                 ratings: np.ndarray, n_users: int,
                 damping: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Damped user biases of evidence ratings after the movie biases: each user's bias and rating
     count, and each rating's residual after the global mean and movie bias."""
-    after_movie = ratings - items.global_mean - items.movie_bias[movie_idx]
+    after_movie = after_movies(items, movie_idx, ratings)
     count = np.bincount(user_idx, minlength=n_users).astype(float)
     bias = _damped_mean(np.bincount(user_idx, after_movie, minlength=n_users), count, damping)
     return bias, count, after_movie
@@ -197,8 +202,8 @@ def fit_item_evidence(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: np.n
                                      n_users, config.damping)
             in_fit = slice(None) if k == n_folds else np.flatnonzero(fold[entry] != k)
             rated = entry[in_fit]
-            values[in_fit, k] = (ratings[rated] - items.global_mean
-                                 - items.movie_bias[movie_idx[rated]]) - bias[user_idx[rated]]
+            values[in_fit, k] = (after_movies(items, movie_idx[rated], ratings[rated])
+                                 - bias[user_idx[rated]])
         fits.append(items)
     if values is not None:
         similarities = item_similarities(pattern, values,
