@@ -182,9 +182,9 @@ def _top_k_pairs(user_ptr, user_movies, values, skip, movie_ptr, movie_users, mo
 
 
 @numba.njit(nogil=True, cache=True)
-def _permute_rows(rows, order, done):
-    """``rows[:] = rows[order]`` in place, following the permutation's cycles (``done``: all
-    False, one per row)."""
+def _permute_rows(rows, order):
+    """``rows[:] = rows[order]`` in place, following the permutation's cycles."""
+    done = np.zeros(len(order), dtype=np.bool_)
     saved = np.empty(rows.shape[1])
     for start in range(len(order)):
         if done[start]:
@@ -230,7 +230,7 @@ def fits_top_k_pairs(pattern: sparse.csr_matrix, values: np.ndarray, skip: np.nd
         if values.dtype != np.float64 or not values.flags.c_contiguous:
             raise ValueError(f"overwrite_values needs C-ordered float64 values, not "
                              f"{values.dtype} {'C' if values.flags.c_contiguous else 'strided'}")
-        _permute_rows(values, layout.order, np.zeros(len(values), dtype=np.bool_))
+        _permute_rows(values, layout.order)
     else:
         values = np.asarray(values, dtype=float)[layout.order]  # a copy, C-ordered
     skip = np.asarray(skip, dtype=np.int64)[layout.order]

@@ -130,7 +130,7 @@ def test_permute_rows_reorders_in_place_as_fancy_indexing(seed: int):
     rows = rng.normal(size=(500, 3))
     order = rng.permutation(500)
     want = rows[order]
-    kernels._permute_rows(rows, order, np.zeros(500, dtype=np.bool_))
+    kernels._permute_rows(rows, order)
     assert np.array_equal(rows, want)
 
 
