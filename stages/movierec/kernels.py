@@ -1,12 +1,12 @@
 """Compiled kernels (numba) for the loops over sparse rating structures that numpy and scipy do
 poorly: each movie's most similar movies without the movies x movies product
 (:func:`fits_top_k_pairs`, several fits in one pass; :func:`top_k_co_ratings` for counts of
-co-ratings), the item model's
-Gram matrix (:func:`pair_counts`), a user's residuals on a movie's neighbours
-(:func:`neighbor_sums`, :func:`neighbor_rows`), affinities without a users x tokens matrix
-(:func:`affinities`, :func:`affinity_rows`), a reproducible sample of rows (:func:`sample_rows`),
-a sparse x float32 product in float64 (:func:`sparse_dense`) and a counting sort
-(:func:`stable_order`).
+co-ratings), the item model's Gram matrix (:func:`pair_counts`), a user's residuals on a movie's
+neighbours (:func:`neighbor_sums`, :func:`neighbor_rows`), affinities without a users x tokens
+matrix (:func:`affinities`, :func:`affinity_rows`), every fit's biases and residuals in one pass
+over the ratings (:func:`fold_sums`, :func:`fold_residuals`, :func:`fold_square_sums`), a
+reproducible sample of rows (:func:`sample_rows`), a sparse x float32 product in float64
+(:func:`sparse_dense`) and a counting sort (:func:`stable_order`).
 
 Each kernel runs on one thread and releases the GIL, so callers run independent fits in threads
 (the similarity pass splits its movie rows over the cores that way itself). Sums run in a fixed
@@ -283,6 +283,74 @@ def stable_order(keys: np.ndarray, n_keys: int) -> np.ndarray:
     sort: linear time (about a third of ``np.lexsort``'s at full scale)."""
     out = np.empty(len(keys), dtype=np.int64)
     _stable_order(np.asarray(keys, dtype=np.int64), int(n_keys), out)
+    return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _fold_sums(keys, ratings, fold, shift, table_keys, table, sums, counts):
+    for r in range(len(keys)):
+        key, row_fold, rating = keys[r], fold[r], ratings[r]
+        for f in range(sums.shape[1]):
+            if row_fold != f:
+                sums[key, f] += (rating - shift[f]) - table[table_keys[r], f]
+                counts[key, f] += 1.0
+
+
+def fold_sums(keys: np.ndarray, n_keys: int, ratings: np.ndarray, fold: np.ndarray,
+              shift: np.ndarray, table_keys: np.ndarray | None = None,
+              table: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per key and fit ``f`` (keys x fits): the sum of ``ratings - shift[f] - table[table_keys,
+    f]`` over the rows with ``fold != f``, and their count; what ``np.bincount`` gives each fit's
+    rows, to the last bit (rows added in order), from one pass over all rows for all fits."""
+    n_fits = len(shift)
+    if table is None:
+        table_keys, table = np.zeros(len(keys), dtype=np.int64), np.zeros((1, n_fits))
+    sums, counts = np.zeros((n_keys, n_fits)), np.zeros((n_keys, n_fits))
+    _fold_sums(np.asarray(keys, dtype=np.int64), np.asarray(ratings, dtype=float), fold,
+               np.asarray(shift, dtype=float), np.asarray(table_keys, dtype=np.int64),
+               np.ascontiguousarray(table, dtype=float), sums, counts)
+    return sums, counts
+
+
+@numba.njit(nogil=True, cache=True)
+def _fold_residuals(rows, user_idx, movie_idx, ratings, fold, shift, movie_bias, user_bias, out):
+    for e in range(len(rows)):
+        r = rows[e]
+        for f in range(out.shape[1]):
+            if fold[r] != f:
+                out[e, f] = (((ratings[r] - shift[f]) - movie_bias[movie_idx[r], f])
+                             - user_bias[user_idx[r], f])
+
+
+def fold_residuals(rows: np.ndarray, user_idx: np.ndarray, movie_idx: np.ndarray,
+                   ratings: np.ndarray, fold: np.ndarray, shift: np.ndarray,
+                   movie_bias: np.ndarray, user_bias: np.ndarray) -> np.ndarray:
+    """Residual of each of the ratings ``rows`` in each fit ``f`` (rows x fits): its rating minus
+    ``shift[f]``, its movie's and its user's bias in that fit; 0 in the fit that leaves its fold
+    out."""
+    out = np.zeros((len(rows), len(shift)))
+    _fold_residuals(np.asarray(rows, dtype=np.int64), np.asarray(user_idx, dtype=np.int64),
+                    np.asarray(movie_idx, dtype=np.int64), np.asarray(ratings, dtype=float), fold,
+                    np.asarray(shift, dtype=float), np.ascontiguousarray(movie_bias),
+                    np.ascontiguousarray(user_bias), out)
+    return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _fold_square_sums(keys, values, skip, out):
+    for e in range(len(keys)):
+        for f in range(values.shape[1]):
+            if skip[e] != f:
+                out[keys[e], f] += values[e, f] * values[e, f]
+
+
+def fold_square_sums(keys: np.ndarray, n_keys: int, values: np.ndarray,
+                     skip: np.ndarray) -> np.ndarray:
+    """Per key and fit ``f`` (keys x fits): the sum of ``values[e, f]`` squared over the entries
+    ``e`` with ``skip[e] != f``, as ``np.bincount`` of each fit's entries gives it."""
+    out = np.zeros((n_keys, values.shape[1]))
+    _fold_square_sums(np.asarray(keys, dtype=np.int64), values, np.asarray(skip, dtype=np.int64),
+                      out)
     return out
 
 

@@ -13,6 +13,9 @@ from movierec.kernels import (
     affinities,
     affinity_rows,
     fits_top_k_pairs,
+    fold_residuals,
+    fold_square_sums,
+    fold_sums,
     kernel_csr,
     neighbor_rows,
     neighbor_sums,
@@ -259,3 +262,26 @@ def test_stable_order_is_numpys_stable_argsort(seed: int):
         keys = rng.integers(0, n_keys, 5000)  # many ties: their order must be kept
         np.testing.assert_array_equal(stable_order(keys, n_keys), np.argsort(keys, kind="stable"))
     assert len(stable_order(np.array([], dtype=np.int64), 3)) == 0
+
+
+def test_fold_sums_and_residuals_equal_each_fits_bincount():
+    rng = np.random.default_rng(5)
+    n, n_keys, n_tables = 500, 30, 12
+    keys, table_keys = rng.integers(0, n_keys, n), rng.integers(0, n_tables, n)
+    ratings, fold = rng.choice(np.arange(0.5, 5.5, 0.5), n), rng.integers(0, 4, n)
+    shift, table = rng.normal(3.5, 0.1, 5), rng.normal(size=(n_tables, 5))
+    other = rng.normal(size=(n_keys, 5))
+    sums, counts = fold_sums(keys, n_keys, ratings, fold, shift, table_keys, table)
+    residuals = fold_residuals(np.arange(n), keys, table_keys, ratings, fold, shift, table, other)
+    squares = fold_square_sums(keys, n_keys, residuals, fold)
+    for f in range(5):  # the last fit leaves nothing out
+        held = fold != f
+        weights = ratings[held] - shift[f] - table[table_keys[held], f]
+        np.testing.assert_array_equal(sums[:, f], np.bincount(keys[held], weights, n_keys))
+        np.testing.assert_array_equal(counts[:, f], np.bincount(keys[held], minlength=n_keys))
+        np.testing.assert_array_equal(residuals[held, f], weights - other[keys[held], f])
+        assert (residuals[~held, f] == 0).all()
+        np.testing.assert_array_equal(
+            squares[:, f], np.bincount(keys[held], residuals[held, f] ** 2, n_keys))
+    np.testing.assert_array_equal(fold_sums(keys, n_keys, ratings, fold, shift)[0][:, 4],
+                                  np.bincount(keys, ratings - shift[4], n_keys))

@@ -38,6 +38,9 @@ from movierec.kernels import (
     affinities,
     affinity_rows,
     fits_top_k_pairs,
+    fold_residuals,
+    fold_square_sums,
+    fold_sums,
     kernel_csr,
     neighbor_rows,
     neighbor_sums,
@@ -156,11 +159,7 @@ def item_similarities(pattern: sparse.csr_matrix, values: np.ndarray, skip: np.n
     by co-rating count, fit ``f`` over the residuals ``values[e, f]`` of the entries ``e`` of
     the users x movies ``pattern`` with ``skip[e] != f``
     (:func:`movierec.kernels.fits_top_k_pairs`; ``values`` is overwritten)."""
-    norms = np.empty((pattern.shape[1], values.shape[1]))
-    for f in range(values.shape[1]):
-        held = skip != f
-        norms[:, f] = np.sqrt(np.bincount(pattern.indices[held], values[held, f] ** 2,
-                                          minlength=pattern.shape[1]))
+    norms = np.sqrt(fold_square_sums(pattern.indices, pattern.shape[1], values, skip))
     return fits_top_k_pairs(pattern, values, skip, norms, norms, shrinkage, neighbors,
                             overwrite_values=True)
 
@@ -187,28 +186,24 @@ def fit_item_evidence(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: np.n
     once, not once per fold.
     """
     n_folds = 0 if fold is None else int(fold.max()) + 1
-    pattern = entry = values = None
-    if config.item_neighbors:  # the sampled pattern first: residuals only of its entries
+    fold = np.full(len(ratings), -1, dtype=np.int8) if fold is None else fold
+    # per fit (fold k's is the ratings not in it, the last all ratings) in one pass each: the
+    # sums fit_movie_biases and user_biases take of each fit's ratings, to the last bit
+    global_mean = np.array([ratings[fold != k].mean() for k in range(n_folds)] + [ratings.mean()])
+    sums, movie_count = fold_sums(movie_idx, n_movies, ratings, fold, global_mean)
+    movie_bias = _damped_mean(sums, movie_count, config.damping)
+    fits = [ItemEvidence(float(global_mean[k]), movie_bias[:, k].copy(), movie_count[:, k].copy(),
+                         None) for k in range(n_folds + 1)]
+    if config.item_neighbors:  # the sampled pattern, and each fit's residuals of its entries
         pattern = within_pairs(by_user(user_idx, movie_idx, np.arange(len(ratings)), n_users,
                                        n_movies), config.neighbor_max_pairs, config.seed)
-        entry = pattern.data
-        values = np.zeros((len(entry), n_folds + 1))
-    fits = []
-    for k in range(n_folds + 1):
-        held = slice(None) if k == n_folds else np.flatnonzero(fold != k)
-        items = fit_movie_biases(movie_idx[held], ratings[held], n_movies, config.damping)
-        if values is not None:  # the fit's residuals, as user_evidence gives them
-            bias, _, _ = user_biases(items, user_idx[held], movie_idx[held], ratings[held],
-                                     n_users, config.damping)
-            in_fit = slice(None) if k == n_folds else np.flatnonzero(fold[entry] != k)
-            rated = entry[in_fit]
-            values[in_fit, k] = (after_movies(items, movie_idx[rated], ratings[rated])
-                                 - bias[user_idx[rated]])
-        fits.append(items)
-    if values is not None:
-        similarities = item_similarities(pattern, values,
-                                         np.full(len(entry), -1) if fold is None else fold[entry],
-                                         config.neighbors, config.neighbor_shrinkage)
+        sums, user_count = fold_sums(user_idx, n_users, ratings, fold, global_mean, movie_idx,
+                                     movie_bias)
+        values = fold_residuals(pattern.data, user_idx, movie_idx, ratings, fold, global_mean,
+                                movie_bias, _damped_mean(sums, user_count, config.damping))
+        del sums, user_count
+        similarities = item_similarities(pattern, values, fold[pattern.data], config.neighbors,
+                                         config.neighbor_shrinkage)
         for items, similarity in zip(fits, similarities, strict=True):
             items.similarity = similarity
     return fits

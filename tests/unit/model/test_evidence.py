@@ -12,6 +12,7 @@ from movierec.model.evidence import (
     evidence_features,
     evidence_matrices,
     fit_item_evidence,
+    fit_movie_biases,
     item_similarities,
     neighbor_scores,
     out_of_fold_features,
@@ -136,6 +137,9 @@ def test_one_pass_gives_every_fold_the_similarity_of_its_own_ratings():
         held = fold != k
         users = user_evidence(items, user[held], movie[held], rating[held], n_users, config)
         own = item_similarity(users.residuals, config.neighbors, config.neighbor_shrinkage)
-        assert items.global_mean == rating[held].mean()
+        own_biases = fit_movie_biases(movie[held], rating[held], n_movies, config.damping)
+        assert items.global_mean == own_biases.global_mean == rating[held].mean()
+        np.testing.assert_array_equal(items.movie_bias, own_biases.movie_bias)
+        np.testing.assert_array_equal(items.movie_count, own_biases.movie_count)
         assert items.similarity.nnz > 0
         assert (items.similarity != own).nnz == 0  # to the last bit
