@@ -91,7 +91,9 @@ def settings(params, fitted, rankers, fit: pd.DataFrame, newusers: pd.DataFrame,
     rows = np.searchsorted(users, seen["userId"].to_numpy())
     movie_idx = model.movie_index(seen["movieId"].to_numpy())
     ratings = seen["rating"].to_numpy(dtype=float)
-    predicted = model.score_matrix(model.users_, model.user_index(users), clip=False)
+    covered = next(iter(rankers.values())).items.movies  # (the rankers share one item model)
+    predicted = model.score_matrix(model.users_, model.user_index(users), clip=False,
+                                   movies=covered)
     found.append(Setting("known", rows, movie_idx, ratings,
                          relevant_sets(targets, model, users, rank.relevant_rating),
                          {key: ranker.components(predicted, rows, movie_idx, ratings)
@@ -105,7 +107,8 @@ def settings(params, fitted, rankers, fit: pd.DataFrame, newusers: pd.DataFrame,
             ratings = profile["rating"].to_numpy(dtype=float)
             evidence = model.profiles_evidence(profiles.profile_row, profile["movieId"].to_numpy(),
                                                ratings, profiles.n_users)
-            predicted = model.score_matrix(evidence, np.arange(profiles.n_users), clip=False)
+            predicted = model.score_matrix(evidence, np.arange(profiles.n_users), clip=False,
+                                           movies=covered)
             target = profiles.target
             relevant = row_sets(liked_matrix(
                 profiles.target_row, model.movie_index(target["movieId"].to_numpy()),
@@ -176,7 +179,8 @@ def opposite_profiles(fitted, rankers, genres: pd.Series) -> dict:
         movie_idx, ratings = np.array(movie_idx), np.array(ratings)
         rows = np.zeros(len(movie_idx), dtype=int)
         evidence = model.profiles_evidence(rows, model.movie_ids_[movie_idx], ratings, 1)
-        predicted = model.score_matrix(evidence, np.zeros(1, dtype=int), clip=False)
+        predicted = model.score_matrix(evidence, np.zeros(1, dtype=int), clip=False,
+                                       movies=next(iter(rankers.values())).items.movies)
         found[(liked, disliked)] = (rows, movie_idx, {
             key: ranker.components(predicted, rows, movie_idx, ratings)
             for key, ranker in rankers.items()})

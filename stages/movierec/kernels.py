@@ -495,27 +495,41 @@ def neighbor_sums(evidence: sparse.csr_matrix, neighbors: sparse.csr_matrix,
 
 @numba.njit(nogil=True, cache=True)
 def _neighbor_rows(evidence_ptr, evidence_movies, evidence_values, of_ptr, of_movies, of_weights,
-                   rows, numerator, support):
+                   rows, column_of, numerator, support):
     for r in range(len(rows)):
         for b in range(evidence_ptr[rows[r]], evidence_ptr[rows[r] + 1]):
             j, value = evidence_movies[b], evidence_values[b]
             for c in range(of_ptr[j], of_ptr[j + 1]):  # the movies j is a neighbour of
-                numerator[r, of_movies[c]] += of_weights[c] * value
-                support[r, of_movies[c]] += abs(of_weights[c])
+                column = column_of[of_movies[c]]
+                if column >= 0:
+                    numerator[r, column] += of_weights[c] * value
+                    support[r, column] += abs(of_weights[c])
 
 
 def neighbor_rows(evidence: sparse.csr_matrix, neighbor_of: sparse.csr_matrix,
-                  rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`neighbor_sums` of every movie for the users ``rows`` (rows x movies), from the
-    transposed neighbours (``neighbor_of[j, m]``: movie ``j``'s weight as a neighbour of ``m``):
-    the work is the users' evidence times their movies' reach, not the whole neighbour matrix.
-    Each sum adds its terms by ascending ``j``, as the scipy product ``S @ E.T`` does."""
+                  rows: np.ndarray, movies: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`neighbor_sums` of every movie (or of the movies ``movies``: columns) for the
+    users ``rows`` (rows x movies), from the transposed neighbours (``neighbor_of[j, m]``: movie
+    ``j``'s weight as a neighbour of ``m``): the work is the users' evidence times their movies'
+    reach, not the whole neighbour matrix. Each sum adds its terms by ascending ``j``, as the
+    scipy product ``S @ E.T`` does."""
     evidence = sparse.csr_matrix(evidence).sorted_indices()
-    numerator = np.zeros((len(rows), neighbor_of.shape[1]))
-    support = np.zeros((len(rows), neighbor_of.shape[1]))
+    column_of = _column_of(movies, neighbor_of.shape[1])
+    width = neighbor_of.shape[1] if movies is None else len(movies)
+    numerator, support = np.zeros((len(rows), width)), np.zeros((len(rows), width))
     _neighbor_rows(*_csr_arrays(evidence), *_csr_arrays(neighbor_of),
-                   np.asarray(rows, dtype=np.int64), numerator, support)
+                   np.asarray(rows, dtype=np.int64), column_of, numerator, support)
     return numerator, support
+
+
+def _column_of(movies: np.ndarray | None, n_movies: int) -> np.ndarray:
+    """Each movie's column among ``movies`` (all, if None), -1 for the others."""
+    if movies is None:
+        return np.arange(n_movies, dtype=np.int64)
+    column_of = np.full(n_movies, -1, dtype=np.int64)
+    column_of[movies] = np.arange(len(movies))
+    return column_of
 
 
 @numba.njit(nogil=True, cache=True)
@@ -609,14 +623,14 @@ def _affinities(evidence_ptr, evidence_movies, evidence_values, token_ptr, token
 
 @numba.njit(nogil=True, cache=True)
 def _affinity_rows(evidence_ptr, evidence_movies, evidence_values, token_ptr, token_columns,
-                   token_values, n_tokens, damping, rows, out):
+                   token_values, n_tokens, damping, rows, movies, out):
     sums, weights = np.zeros(n_tokens), np.zeros(n_tokens)
     for r in range(len(rows)):
         _gather_user(rows[r], evidence_ptr, evidence_movies, evidence_values, token_ptr,
                      token_columns, token_values, sums, weights)
-        for movie in range(out.shape[1]):
-            out[r, movie] = _affinity_of_movie(movie, token_ptr, token_columns, token_values,
-                                               sums, weights, damping)
+        for column in range(len(movies)):
+            out[r, column] = _affinity_of_movie(movies[column], token_ptr, token_columns,
+                                                token_values, sums, weights, damping)
         _clear_user(rows[r], evidence_ptr, evidence_movies, token_ptr, token_columns, sums,
                     weights)
 
@@ -635,11 +649,13 @@ def affinities(evidence: sparse.csr_matrix, tokens: sparse.csr_matrix, damping: 
 
 
 def affinity_rows(evidence: sparse.csr_matrix, tokens: sparse.csr_matrix, damping: float,
-                  rows: np.ndarray) -> np.ndarray:
-    """:func:`affinities` of every movie for the users ``rows``: rows x movies."""
-    out = np.zeros((len(rows), tokens.shape[0]))
+                  rows: np.ndarray, movies: np.ndarray | None = None) -> np.ndarray:
+    """:func:`affinities` of every movie (or of the movies ``movies``: columns) for the users
+    ``rows``: rows x movies."""
+    movies = np.arange(tokens.shape[0]) if movies is None else movies
+    out = np.zeros((len(rows), len(movies)))
     _affinity_rows(*_csr_arrays(evidence), *_csr_arrays(tokens), tokens.shape[1], float(damping),
-                   np.asarray(rows, dtype=np.int64), out)
+                   np.asarray(rows, dtype=np.int64), np.asarray(movies, dtype=np.int64), out)
     return out
 
 

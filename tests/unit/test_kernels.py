@@ -208,6 +208,9 @@ def test_affinities_equal_the_dense_reference_and_each_other():
     users, movies = np.repeat(rows, 40), np.tile(np.arange(40), len(rows))
     assert affinities(evidence, tokens, damping, users, movies).tolist() == \
         affinity_rows(evidence, tokens, damping, rows).ravel().tolist()
+    some = np.array([39, 2, 17])
+    assert affinity_rows(evidence, tokens, damping, rows, some).tolist() == \
+        affinity_rows(evidence, tokens, damping, rows)[:, some].tolist()
 
 
 def test_sparse_dense_equals_scipys_float64_product():
@@ -227,6 +230,10 @@ def test_neighbor_rows_equal_the_scipy_product_and_the_per_query_sums():
     rated.data[:] = 1.0
     assert numerator.tolist() == (weights @ picked.T).T.toarray().tolist()
     assert support.tolist() == (abs(weights) @ rated.T).T.toarray().tolist()
+    some = np.array([39, 2, 17])
+    some_numerator, some_support = neighbor_rows(evidence, weights.T.tocsr(), rows, some)
+    assert some_numerator.tolist() == numerator[:, some].tolist()
+    assert some_support.tolist() == support[:, some].tolist()
     users, movies = np.repeat(rows, 40), np.tile(np.arange(40), 3)
     per_query = neighbor_sums(evidence, weights, users, movies)
     np.testing.assert_allclose(numerator.ravel(), per_query[0], rtol=0, atol=1e-12)

@@ -112,11 +112,15 @@ def simulate(model: RatingModel, ranker: Ranker, baseline: BiasBaseline,
 
     evidence = model.profiles_evidence(profile_row, profile["movieId"].to_numpy(), profile_ratings,
                                        len(users))
-    scores = model.score_matrix(evidence, np.arange(len(users)), clip=False)
     target_idx = model.movie_index(target["movieId"].to_numpy())
     known = target_idx >= 0
+    # only the movies that are listed or predicted: the covered ones and the targets
+    covered = ranker.items.movies
+    scored = np.union1d(covered, target_idx[known])
+    scores = model.score_matrix(evidence, np.arange(len(users)), clip=False, movies=scored)
+    target_column = np.searchsorted(scored, np.maximum(target_idx, 0))
     predicted = np.where(
-        known, np.clip(scores[target_row, np.maximum(target_idx, 0)], RATING_MIN, RATING_MAX),
+        known, np.clip(scores[target_row, target_column], RATING_MIN, RATING_MAX),
         np.clip(model.items_.global_mean + evidence.bias[target_row], RATING_MIN, RATING_MAX))
 
     # baselines: the profile's mean, and a bias fold-in of the profile
@@ -131,7 +135,8 @@ def simulate(model: RatingModel, ranker: Ranker, baseline: BiasBaseline,
     results = {"rmse": rmse(actual, predicted),
                "user_mean_rmse": rmse(actual, profile_mean[target_row]),
                "bias_rmse": rmse(actual, baseline.predict(user_bias, target_row, target_idx))}
-    for name, matrix in (("", scores), ("bias_", bias_scores)):
+    for name, matrix in (("", scores[:, np.searchsorted(scored, covered)]),
+                         ("bias_", bias_scores[:, covered])):
         lists = ranker.top_n(matrix, profile_row, profile_idx, profile_ratings, k)
         results[f"{name}ndcg_at_{k}"] = ranking_metrics(lists, relevant, k)[f"ndcg_at_{k}"]
     return results

@@ -49,8 +49,9 @@ def relevant_sets(frame: pd.DataFrame, model: RatingModel, users: np.ndarray,
 
 def top_lists(model: RatingModel, ranker: Ranker, train: pd.DataFrame,
               users: np.ndarray) -> dict[str, np.ndarray]:
-    """Top-``k`` movie indices for each user: the model's lists and the baselines'."""
-    counts, k = ranker.rating_counts, ranker.params.k
+    """Top-``k`` movie indices for each user: the model's lists and the baselines' (the predicted
+    rating alone, among the movies the item model covers, as the model's; the most rated)."""
+    counts, k, covered = ranker.rating_counts, ranker.params.k, ranker.items.movies
     train = train[train["userId"].isin(users)]
     rated = train.assign(row=model.user_index(train["userId"].to_numpy()),
                          movie=model.movie_index(train["movieId"].to_numpy()))
@@ -59,12 +60,14 @@ def top_lists(model: RatingModel, ranker: Ranker, train: pd.DataFrame,
     for start in tqdm(batches, desc="ranking test users", unit="batch", file=sys.stderr,
                       disable=len(batches) < 4, leave=False):
         rows = model.user_index(users[start:start + BATCH])
-        predicted = model.score_matrix(model.users_, rows, clip=False)
+        predicted = model.score_matrix(model.users_, rows, clip=False, movies=covered)
         seen = rated[rated["row"].isin(rows)]
         position = pd.Series(np.arange(len(rows)), index=rows)[seen["row"]].to_numpy()
         movie, rating = seen["movie"].to_numpy(), seen["rating"].to_numpy()
         lists["model"].append(ranker.top_n(predicted, position, movie, rating, k))
-        lists["predicted_rating_only"].append(mask_and_select(predicted, position, movie, k))
+        listable = np.full((len(rows), len(counts)), -np.inf)
+        listable[:, covered] = predicted
+        lists["predicted_rating_only"].append(mask_and_select(listable, position, movie, k))
         popular = np.tile(counts.astype(float), (len(rows), 1))
         lists["popular"].append(mask_and_select(popular, position, movie, k))
     return {name: np.vstack(parts) for name, parts in lists.items()}

@@ -207,29 +207,33 @@ class RatingModel:
         return UserEvidence(bias=np.append(users.bias, 0.0), count=np.append(users.count, 0.0),
                             residuals=residuals)
 
-    def score_matrix(self, users: UserEvidence, user_rows: np.ndarray,
-                     clip: bool = True) -> np.ndarray:
-        """Predicted ratings of every movie (columns, as ``movie_ids_``) for rows of ``users``.
+    def score_matrix(self, users: UserEvidence, user_rows: np.ndarray, clip: bool = True,
+                     movies: np.ndarray | None = None) -> np.ndarray:
+        """Predicted ratings of every movie (columns, as ``movie_ids_``; or of the movies at
+        positions ``movies`` only) for rows of ``users``.
 
         The Ridge is linear, so this adds each feature's contribution as a whole matrix: the same
-        predictions as :meth:`predict`, for all movies at once. ``clip=False`` keeps values past
-        the rating scale, which still order movies (ranking needs that; many would tie at 5).
+        predictions as :meth:`predict`, for all movies at once; a movie's column is the same
+        whichever others are scored. ``clip=False`` keeps values past the rating scale, which
+        still order movies (ranking needs that; many would tie at 5).
         """
         coef, mean, scale = self.ridge_.coef_, self.ridge_.dense_mean_, self.ridge_.dense_scale_
         n_dense = len(mean)
-        n_users, n_movies = len(user_rows), len(self.movie_ids_)
+        content, numeric = self.content_, self.movie_numeric_
+        if movies is not None:
+            content, numeric = content[movies], numeric[movies]
+        n_users, n_movies = len(user_rows), content.shape[0]
         weight = coef[len(coef) - n_dense:] / scale  # per unstandardized dense column
         by_movie = np.full(n_movies, self.ridge_.intercept_)
         if self.content:
-            n_tokens = self.content_.shape[1]
-            n_numeric = len(self.numeric_names_)
-            by_movie += self.content_ @ coef[:n_tokens]
-            by_movie += (self.movie_numeric_ - mean[:n_numeric]) @ weight[:n_numeric]
+            by_movie += content @ coef[:content.shape[1]]
+            for c in range(numeric.shape[1]):  # column by column: the same whatever the movies
+                by_movie += (numeric[:, c] - mean[c]) * weight[c]
         by_user = np.zeros(n_users)
         scores = term = None
         first = n_dense - len(self._config().feature_names)
         columns = evidence_matrices(self.items_, users, user_rows, self.genres_, self.tokens_,
-                                    self._config())
+                                    self._config(), movies)
         for k, column in enumerate(columns, start=first):
             if scores is None and 1 in column.shape:  # the biases come first: vector terms
                 if column.shape[0] == 1:

@@ -248,21 +248,25 @@ def evidence_features(items: ItemEvidence, users: UserEvidence, user_idx: np.nda
 
 def evidence_matrices(items: ItemEvidence, users: UserEvidence, user_rows: np.ndarray,
                       genres: sparse.csr_matrix, tokens: sparse.csr_matrix,
-                      config: EvidenceConfig) -> Iterator[np.ndarray]:
-    """The ``config.feature_names`` columns for every (user row, movie) pair, one feature at a time.
+                      config: EvidenceConfig, movies: np.ndarray | None = None
+                      ) -> Iterator[np.ndarray]:
+    """The ``config.feature_names`` columns for every (user row, movie) pair, one feature at a time
+    (or for the movies ``movies`` only: columns).
 
-    Each is broadcastable to ``len(user_rows) x n_movies``; values equal :func:`evidence_features`.
+    Each is broadcastable to ``len(user_rows) x`` movies; values equal :func:`evidence_features`.
     """
-    yield items.movie_bias[None, :]
-    yield numerics.log1p(items.movie_count)[None, :]
+    every = slice(None) if movies is None else movies
+    yield items.movie_bias[None, every]
+    yield numerics.log1p(items.movie_count[every])[None, :]
     yield users.bias[user_rows, None]
     yield numerics.log1p(users.count[user_rows, None])
     if config.genre_affinity:
-        yield affinity_rows(users.residuals, genres, config.affinity_damping, user_rows)
+        yield affinity_rows(users.residuals, genres, config.affinity_damping, user_rows, movies)
     if config.tag_affinity:
-        yield affinity_rows(users.residuals, tokens, config.affinity_damping, user_rows)
+        yield affinity_rows(users.residuals, tokens, config.affinity_damping, user_rows, movies)
     if config.item_neighbors:
-        numerator, support = neighbor_rows(users.residuals, items.neighbor_of(), user_rows)
+        numerator, support = neighbor_rows(users.residuals, items.neighbor_of(), user_rows,
+                                           movies)
         score = numerator / (support + config.neighbor_damping)
         log_support = numerics.log1p_float32(support)
         yield score
@@ -295,10 +299,18 @@ def out_of_fold_features(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: n
     rating. Written into ``out`` (rows x ``config.feature_names``) if given, else a new array.
     """
     features = np.empty((len(ratings), len(config.feature_names))) if out is None else out
+    # a user's features need only their own ratings: each fold's users are split into as many
+    # parts of about equal ratings as there are cores, so the (fold, part) tasks balance them
+    n_parts = max(min(os.cpu_count() or 1, n_users), 1)
+    per_user = np.cumsum(np.bincount(user_idx, minlength=n_users))
+    first_users = np.searchsorted(per_user, np.arange(1, n_parts) * (len(ratings) / n_parts))
+    part = np.searchsorted(first_users, user_idx, side="right").astype(np.int16)
 
-    def encode(k: int) -> None:
+    def encode(task: tuple[int, int]) -> None:
+        k, p = task
+        mine = part == p
         held = fold == k
-        other = np.flatnonzero(~held)
+        other = np.flatnonzero(~held & mine)
         other_users = user_idx[other]
         if profile_size is not None:
             available = np.bincount(other_users, minlength=n_users)
@@ -307,16 +319,17 @@ def out_of_fold_features(user_idx: np.ndarray, movie_idx: np.ndarray, ratings: n
         items = fits[k]
         users = user_evidence(items, user_idx[other], movie_idx[other], ratings[other], n_users,
                               config)
-        rows = np.flatnonzero(held)
+        rows = np.flatnonzero(held & mine)
         columns = evidence_columns(items, users, user_idx[rows], movie_idx[rows], genres, tokens,
                                    config)
         for j, column in enumerate(columns):  # column by column: no rows x features temporary
             features[rows, j] = column
 
-    folds = np.unique(fold)
-    # folds are independent and write disjoint rows; numpy and scipy release the GIL in the heavy
+    tasks = [(k, p) for k in np.unique(fold) for p in range(n_parts)]
+    # tasks are independent and write disjoint rows; numpy and scipy release the GIL in the heavy
     # parts, so threads use the machine's cores with the same result as one after another
-    with ThreadPoolExecutor(max_workers=min(len(folds), os.cpu_count() or 1)) as pool:
-        list(tqdm(pool.map(encode, folds), total=len(folds), desc="out-of-fold evidence",
-                  unit="fold", file=sys.stderr, disable=len(ratings) < PROGRESS_ROWS, leave=False))
+    with ThreadPoolExecutor(max_workers=n_parts) as pool:
+        list(tqdm(pool.map(encode, tasks), total=len(tasks), desc="out-of-fold evidence",
+                  unit="part", file=sys.stderr, disable=len(ratings) < PROGRESS_ROWS,
+                  leave=False))
     return features

@@ -179,8 +179,11 @@ class Ranker:
     def components(self, predicted: np.ndarray, rows: np.ndarray, movie_idx: np.ndarray,
                    ratings: np.ndarray) -> RankComponents:
         """The terms of the rank score of every covered movie for each row's profile, unweighted
-        (``predicted`` is rows x movies, unclipped)."""
+        (``predicted``: rows x the covered movies, ``items.movies``, unclipped)."""
         n_rows = len(predicted)
+        if predicted.shape[1] != len(self.items.movies):
+            raise ValueError(f"predicted ratings of {predicted.shape[1]} movies, not of the "
+                             f"{len(self.items.movies)} the item model covers (items.movies)")
         size = np.bincount(rows, minlength=n_rows).astype(float)
         rated_in, disliked_in, liked_in, plain_in = self.items.profile_matrices(
             rows, movie_idx, ratings, n_rows)
@@ -201,7 +204,7 @@ class Ranker:
             disliked=sparse_dense(disliked_in, self.items.rated) / scale,
             liked=sparse_dense(liked_in, self.items.liked) / scale,
             liked_plain=sparse_dense(plain_in, self.items.liked_plain) / scale,
-            predicted=predicted[:, covered],
+            predicted=predicted,
             popularity=numerics.log1p(self.rating_counts[covered])[None, :],
             co_rating=co_rating_scores(self.model.similar_of(), liked)[:, covered],
             walk=walk * walk_scale(rated, walk)[:, None],
@@ -234,7 +237,7 @@ class Ranker:
     def scores(self, predicted: np.ndarray, rows: np.ndarray, movie_idx: np.ndarray,
                ratings: np.ndarray) -> np.ndarray:
         """Rank scores of every movie (columns) for each row's profile; ``-inf`` for the movies
-        the item model does not cover. ``predicted`` is rows x movies, unclipped."""
+        the item model does not cover. ``predicted``: rows x covered movies, unclipped."""
         return self.combine(self.components(predicted, rows, movie_idx, ratings))
 
     def lists(self, parts: RankComponents, rows: np.ndarray, movie_idx: np.ndarray, n: int,
@@ -264,7 +267,8 @@ class Ranker:
 
     def top_n(self, predicted: np.ndarray, rows: np.ndarray, movie_idx: np.ndarray,
               ratings: np.ndarray, n: int, exclude: np.ndarray | None = None) -> np.ndarray:
-        """The best ``n`` movies of each row of ``predicted`` (rows x movies, unclipped) for the
+        """The best ``n`` movies of each row of ``predicted`` (rows x covered movies, unclipped,
+        as :meth:`RatingModel.score_matrix` gives them with ``movies=items.movies``) for the
         profiles given as ratings (``rows``, ``movie_idx``, ``ratings``; movie -1: unknown to
         the model): :meth:`lists` of :meth:`components`."""
         return self.lists(self.components(predicted, rows, movie_idx, ratings), rows, movie_idx, n,

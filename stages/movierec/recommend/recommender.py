@@ -52,8 +52,8 @@ class Recommender:
         ratings = np.array([entry["rating"] for entry in profile.ratings.values()], dtype=float)
         rows = np.zeros(len(movie_ids), dtype=int)
         evidence = self.model.profiles_evidence(rows, movie_ids, ratings, 1)
-        unclipped = self.model.score_matrix(evidence, np.zeros(1, dtype=int), clip=False)
-        predicted = np.clip(unclipped[0], RATING_MIN, RATING_MAX)
+        unclipped = self.model.score_matrix(evidence, np.zeros(1, dtype=int), clip=False,
+                                            movies=self.ranker.items.movies)
         movies = self.catalog.movies
         blocked = movies.index.isin(list(exclude))
         if min_year is not None:
@@ -75,7 +75,8 @@ class Recommender:
             "title": chosen["title"].astype(str).to_numpy(),
             "year": chosen["year"].astype("Int64").to_numpy(),
             "genres": chosen["genres"].to_numpy(),
-            "predicted_rating": np.round(predicted[best], 2),
+            "predicted_rating": np.round(np.clip(
+                unclipped[0, self.ranker.items.positions(best)], RATING_MIN, RATING_MAX), 2),
             "tmdb_url": [self.catalog.tmdb_url(movie) for movie in chosen.index],
             "imdb_url": [self.catalog.imdb_url(movie) for movie in chosen.index],
             "because": [because_text(titles[entries], ratings[entries]) for entries in reasons],

@@ -77,3 +77,6 @@ def test_score_matrix_equals_pairwise_predictions(movielens_dir, content):
     users, movies = np.meshgrid(model.user_ids_, model.movie_ids_, indexing="ij")
     pairwise = model.predict(users.ravel(), movies.ravel()).reshape(matrix.shape)
     np.testing.assert_allclose(matrix, pairwise, rtol=1e-10, atol=1e-10)
+    some = np.array([len(model.movie_ids_) - 1, 0, 7])
+    assert model.score_matrix(model.users_, rows, movies=some).tolist() == \
+        matrix[:, some].tolist()  # a movie's column is the same whichever others are scored

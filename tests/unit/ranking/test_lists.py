@@ -69,8 +69,12 @@ def test_movies_the_item_model_does_not_cover_are_never_listed():
     rank.model.items.movies = np.array([0, 2])
     items = rank.model.items
     items.rated = items.liked = items.liked_plain = items.walk = np.zeros((2, 2), np.float32)
-    assert rank.top_n(np.array([[1.0, 9.0, 2.0]]), np.array([], int), np.array([], int),
+    # predicted ratings of the covered movies 0 and 2 only
+    assert rank.top_n(np.array([[1.0, 2.0]]), np.array([], int), np.array([], int),
                       np.array([]), 3).tolist() == [[2, 0, -1]]
+    with pytest.raises(ValueError, match="not of the 2 the item model covers"):
+        rank.top_n(np.array([[1.0, 9.0, 2.0]]), np.array([], int), np.array([], int),
+                   np.array([]), 3)
 
 
 def test_the_best_candidates_are_reordered_by_place_and_predicted_rating():
