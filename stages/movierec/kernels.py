@@ -78,18 +78,14 @@ def _rooms(n_fits, k):
 
 
 @numba.njit(nogil=True, cache=True)
-def _offer(kept_strength, kept_column, kept_value, fill, weakest, f, strength, column, value, k,
-           ties):
-    """Put a candidate in fit ``f``'s room; True if the room was full and cut back (its k-th
-    best, ``weakest[f]``, moved up)."""
-    at = fill[f]
-    kept_strength[f, at], kept_column[f, at], kept_value[f, at] = strength, column, value
-    fill[f] = at + 1
-    if at + 1 < kept_strength.shape[1]:
-        return False
-    weakest[f] = _keep_best(kept_strength[f], kept_column[f], kept_value[f], at + 1, k, ties)
+def _cut(kept_strength, kept_column, kept_value, fill, weakest, f, k, ties):
+    """Cut fit ``f``'s full room back to its ``k`` best; its k-th best, ``weakest[f]``, moves up.
+
+    The kernels put each candidate in the next place of the room, then count it (advance the
+    fill) only if it is non-zero and at least as strong as ``weakest[f]``: no branch to
+    mispredict per candidate (inline: a call per candidate costs more than the pass's sums)."""
+    weakest[f] = _keep_best(kept_strength[f], kept_column[f], kept_value[f], fill[f], k, ties)
     fill[f] = k
-    return True
 
 
 @numba.njit(nogil=True, cache=True)
@@ -122,6 +118,7 @@ def _top_k_pairs(user_ptr, user_movies, values, skip, movie_ptr, movie_users, mo
     # per user of movie i: their next movie (each block takes the users' movies in it)
     cursor = np.empty(np.max(movie_ptr[1:] - movie_ptr[:-1]) if n_movies else 0, dtype=np.int64)
     kept_strength, kept_column, kept_value, ties, fill, weakest = _rooms(n_fits, k)
+    room, scored = kept_strength.shape[1], np.empty(n_fits)
     for i in range(first, n_movies, step):
         for t in range(movie_ptr[i + 1] - movie_ptr[i]):
             cursor[t] = user_ptr[movie_users[movie_ptr[i] + t]]
@@ -163,17 +160,24 @@ def _top_k_pairs(user_ptr, user_movies, values, skip, movie_ptr, movie_users, mo
                     bound = bound * total / (total + shrinkage)
                 if bound < least:
                     continue  # (the common case)
-                for f in range(n_fits):
+                for f in range(n_fits):  # every fit's score first (no branches), then offers
                     denominator = row_scale[i, f] * column_scale[j, f]
                     similarity = line[f] / denominator if denominator > 0 else 0.0
                     if shrinkage >= 0:
                         count = total - line[n_fits + 1 + f]
                         similarity = similarity * count / (count + shrinkage)
+                    scored[f] = similarity
+                for f in range(n_fits):
+                    similarity = scored[f]
                     strength = abs(similarity)
-                    if similarity == 0 or strength < weakest[f]:
-                        continue
-                    if _offer(kept_strength, kept_column, kept_value, fill, weakest, f,
-                              strength, label[j], similarity, k, ties):
+                    at = fill[f]
+                    kept_strength[f, at] = strength
+                    kept_column[f, at] = label[j]
+                    kept_value[f, at] = similarity
+                    at += (similarity != 0) & (strength >= weakest[f])
+                    fill[f] = at
+                    if at == room:
+                        _cut(kept_strength, kept_column, kept_value, fill, weakest, f, k, ties)
                         least = weakest.min()
             for t in range(n_touched):
                 sums[touched[t]] = 0.0
@@ -421,6 +425,7 @@ def _top_k_counts(user_ptr, user_movies, movie_ptr, movie_users, label, row_scal
     touched = np.empty(block + 1, dtype=np.int64)
     cursor = np.empty(np.max(movie_ptr[1:] - movie_ptr[:-1]) if n_movies else 0, dtype=np.int64)
     kept_strength, kept_column, kept_value, ties, fill, weakest = _rooms(1, k)
+    room = kept_strength.shape[1]
     for i in range(first, n_movies, step):
         for t in range(movie_ptr[i + 1] - movie_ptr[i]):
             cursor[t] = user_ptr[movie_users[movie_ptr[i] + t]]
@@ -444,10 +449,15 @@ def _top_k_counts(user_ptr, user_movies, movie_ptr, movie_users, label, row_scal
                     continue
                 denominator = row_scale[i] * column_scale[j]
                 similarity = counts[touched[t]] / denominator if denominator > 0 else 0.0
-                if similarity == 0 or abs(similarity) < weakest[0]:
-                    continue
-                _offer(kept_strength, kept_column, kept_value, fill, weakest, 0, abs(similarity),
-                       label[j], similarity, k, ties)
+                strength = abs(similarity)
+                at = fill[0]
+                kept_strength[0, at] = strength
+                kept_column[0, at] = label[j]
+                kept_value[0, at] = similarity
+                at += (similarity != 0) & (strength >= weakest[0])
+                fill[0] = at
+                if at == room:
+                    _cut(kept_strength, kept_column, kept_value, fill, weakest, 0, k, ties)
             for t in range(n_touched):
                 counts[touched[t]] = 0
         _emit_row(label[i], kept_strength, kept_column, kept_value, fill, k, ties, out_col,
