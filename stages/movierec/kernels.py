@@ -584,23 +584,29 @@ def pair_counts(by_user: sparse.csr_matrix, user_weights: np.ndarray | None = No
 
 @numba.njit(nogil=True, cache=True)
 def _gather_user(user, evidence_ptr, evidence_movies, evidence_values, token_ptr, token_columns,
-                 token_values, sums, weights):
+                 token_values, sums, weights, touched, n_touched):
     """Add the user's evidence to ``sums`` (residual x token weight) and ``weights`` (token
-    weight), token by token, in CSR order."""
+    weight), token by token, in CSR order; each token touched for the first time (its weight
+    still 0: token weights are positive) is listed in ``touched``. The new length of the
+    list."""
     for b in range(evidence_ptr[user], evidence_ptr[user + 1]):
         movie, residual = evidence_movies[b], evidence_values[b]
         for c in range(token_ptr[movie], token_ptr[movie + 1]):
-            sums[token_columns[c]] += residual * token_values[c]
-            weights[token_columns[c]] += token_values[c]
+            t = token_columns[c]
+            touched[n_touched] = t  # branch-free: kept only on the first touch of t
+            n_touched += weights[t] == 0.0
+            sums[t] += residual * token_values[c]
+            weights[t] += token_values[c]
+    return n_touched
 
 
 @numba.njit(nogil=True, cache=True)
-def _clear_user(user, evidence_ptr, evidence_movies, token_ptr, token_columns, sums, weights):
-    for b in range(evidence_ptr[user], evidence_ptr[user + 1]):
-        movie = evidence_movies[b]
-        for c in range(token_ptr[movie], token_ptr[movie + 1]):
-            sums[token_columns[c]] = 0.0
-            weights[token_columns[c]] = 0.0
+def _clear(touched, n_touched, sums, weights):
+    """Zero the listed tokens' sums (not through the user's evidence again: its movies' token
+    rows are the cache misses of a gather)."""
+    for e in range(n_touched):
+        sums[touched[e]] = 0.0
+        weights[touched[e]] = 0.0
 
 
 @numba.njit(nogil=True, cache=True)
@@ -618,15 +624,15 @@ def _affinity_of_movie(movie, token_ptr, token_columns, token_values, sums, weig
 def _affinities(evidence_ptr, evidence_movies, evidence_values, token_ptr, token_columns,
                 token_values, n_tokens, damping, user_idx, movie_idx, out):
     sums, weights = np.zeros(n_tokens), np.zeros(n_tokens)
+    touched, n_touched = np.empty(n_tokens + 1, dtype=np.int64), 0
     current = -1
     for q in range(len(user_idx)):
         if user_idx[q] != current:  # gather the user's evidence once per run of their rows
-            if current >= 0:
-                _clear_user(current, evidence_ptr, evidence_movies, token_ptr, token_columns,
-                            sums, weights)
+            _clear(touched, n_touched, sums, weights)
             current = user_idx[q]
-            _gather_user(current, evidence_ptr, evidence_movies, evidence_values, token_ptr,
-                         token_columns, token_values, sums, weights)
+            n_touched = _gather_user(current, evidence_ptr, evidence_movies, evidence_values,
+                                     token_ptr, token_columns, token_values, sums, weights,
+                                     touched, 0)
         out[q] = _affinity_of_movie(movie_idx[q], token_ptr, token_columns, token_values, sums,
                                     weights, damping)
 
@@ -635,14 +641,27 @@ def _affinities(evidence_ptr, evidence_movies, evidence_values, token_ptr, token
 def _affinity_rows(evidence_ptr, evidence_movies, evidence_values, token_ptr, token_columns,
                    token_values, n_tokens, damping, rows, movies, out):
     sums, weights = np.zeros(n_tokens), np.zeros(n_tokens)
+    touched = np.empty(n_tokens + 1, dtype=np.int64)
     for r in range(len(rows)):
-        _gather_user(rows[r], evidence_ptr, evidence_movies, evidence_values, token_ptr,
-                     token_columns, token_values, sums, weights)
+        n_touched = _gather_user(rows[r], evidence_ptr, evidence_movies, evidence_values,
+                                 token_ptr, token_columns, token_values, sums, weights, touched,
+                                 0)
         for column in range(len(movies)):
             out[r, column] = _affinity_of_movie(movies[column], token_ptr, token_columns,
                                                 token_values, sums, weights, damping)
-        _clear_user(rows[r], evidence_ptr, evidence_movies, token_ptr, token_columns, sums,
-                    weights)
+        _clear(touched, n_touched, sums, weights)
+
+
+def _positive(tokens: sparse.csr_matrix) -> sparse.csr_matrix:
+    """``tokens`` without explicit zeros (a copy only if it has some); an error if a weight is
+    negative (the affinity kernels list a user's tokens by their weight turning non-zero)."""
+    tokens = sparse.csr_matrix(tokens)
+    if tokens.nnz and tokens.data.min() <= 0:
+        if tokens.data.min() < 0:
+            raise ValueError(f"token weights must not be negative, got {tokens.data.min()}")
+        tokens = tokens.copy()
+        tokens.eliminate_zeros()
+    return tokens
 
 
 def affinities(evidence: sparse.csr_matrix, tokens: sparse.csr_matrix, damping: float,
@@ -651,9 +670,9 @@ def affinities(evidence: sparse.csr_matrix, tokens: sparse.csr_matrix, damping: 
     ``tokens``) times the user's damped mean evidence on each token, ``sum_j e_uj w_jt /
     (sum_j w_jt + damping)`` over the movies ``j`` the user has evidence ``e_uj`` for (users x
     movies ``evidence``). No users x tokens matrix: one token row at a time, fastest with the
-    queries grouped by user."""
+    queries grouped by user. Token weights must be positive (explicit zeros are dropped)."""
     out = np.zeros(len(user_idx))
-    _affinities(*_csr_arrays(evidence), *_csr_arrays(tokens), tokens.shape[1], float(damping),
+    _affinities(*_csr_arrays(evidence), *_csr_arrays(_positive(tokens)), tokens.shape[1], float(damping),
                 np.asarray(user_idx, dtype=np.int64), np.asarray(movie_idx, dtype=np.int64), out)
     return out
 
@@ -664,7 +683,7 @@ def affinity_rows(evidence: sparse.csr_matrix, tokens: sparse.csr_matrix, dampin
     ``rows``: rows x movies."""
     movies = np.arange(tokens.shape[0]) if movies is None else movies
     out = np.zeros((len(rows), len(movies)))
-    _affinity_rows(*_csr_arrays(evidence), *_csr_arrays(tokens), tokens.shape[1], float(damping),
+    _affinity_rows(*_csr_arrays(evidence), *_csr_arrays(_positive(tokens)), tokens.shape[1], float(damping),
                    np.asarray(rows, dtype=np.int64), np.asarray(movies, dtype=np.int64), out)
     return out
 

@@ -211,6 +211,15 @@ def test_affinities_equal_the_dense_reference_and_each_other():
     some = np.array([39, 2, 17])
     assert affinity_rows(evidence, tokens, damping, rows, some).tolist() == \
         affinity_rows(evidence, tokens, damping, rows)[:, some].tolist()
+    with_zeros = tokens.copy()
+    with_zeros.data[::3] = 0.0  # explicit zeros are no weight (the kernels list tokens by weight)
+    without = with_zeros.copy()
+    without.eliminate_zeros()
+    assert affinity_rows(evidence, with_zeros, damping, rows).tolist() == \
+        affinity_rows(evidence, without, damping, rows).tolist()
+    with_zeros.data[1] = -1.0
+    with pytest.raises(ValueError, match="must not be negative"):
+        affinities(evidence, with_zeros, damping, users, movies)
 
 
 def test_sparse_dense_equals_scipys_float64_product():
