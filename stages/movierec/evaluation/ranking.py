@@ -4,7 +4,8 @@ For each test user (at most ``rank.max_users``, a seeded sample), every movie th
 rated in training is ranked; relevant movies are the user's test ratings >=
 ``rank.relevant_rating``. The model ranks through :class:`movierec.ranking.lists.Ranker`, the path
 recommend uses; the baselines are the most popular movies and the model's predicted rating alone
-(no popularity or co-rating term, no minimum count), to show what those buy.
+(no item model, popularity or co-rating term; among the same listable movies), to show what those
+buy.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from movierec.evaluation.plots import new_figure, save_png
 from movierec.io import atomic_path
 from movierec.model.estimator import RatingModel
 from movierec.params import RankParams
-from movierec.ranking.lists import Ranker, liked_matrix, mask_and_select, row_sets
+from movierec.ranking.lists import Ranker, liked_matrix, mask_and_select, row_sets, top_n
 
 BATCH = 256  # users scored at once (a batch holds BATCH x movies scores)
 
@@ -47,6 +48,18 @@ def relevant_sets(frame: pd.DataFrame, model: RatingModel, users: np.ndarray,
     return row_sets(liked)
 
 
+def select_among(scores: np.ndarray, movies: np.ndarray, n_movies: int, rows: np.ndarray,
+                 movie_idx: np.ndarray, k: int) -> np.ndarray:
+    """:func:`mask_and_select` over the movies ``movies`` only (ascending; ``scores`` holds their
+    columns): each row's best ``k`` movie indices without its profile movies (``rows``,
+    ``movie_idx``), as many places as the whole catalogue would give (-1 when empty)."""
+    column = np.full(n_movies, -1)
+    column[movies] = np.arange(len(movies))
+    place = mask_and_select(scores, rows, np.where(movie_idx >= 0, column[movie_idx], -1), k)
+    place = np.pad(place, ((0, 0), (0, min(k, n_movies) - place.shape[1])), constant_values=-1)
+    return np.where(place >= 0, movies[np.maximum(place, 0)], -1)
+
+
 def top_lists(model: RatingModel, ranker: Ranker, train: pd.DataFrame,
               users: np.ndarray) -> dict[str, np.ndarray]:
     """Top-``k`` movie indices for each user: the model's lists and the baselines' (the predicted
@@ -65,11 +78,13 @@ def top_lists(model: RatingModel, ranker: Ranker, train: pd.DataFrame,
         position = pd.Series(np.arange(len(rows)), index=rows)[seen["row"]].to_numpy()
         movie, rating = seen["movie"].to_numpy(), seen["rating"].to_numpy()
         lists["model"].append(ranker.top_n(predicted, position, movie, rating, k))
-        listable = np.full((len(rows), len(counts)), -np.inf)
-        listable[:, covered] = predicted
-        lists["predicted_rating_only"].append(mask_and_select(listable, position, movie, k))
-        popular = np.tile(counts.astype(float), (len(rows), 1))
-        lists["popular"].append(mask_and_select(popular, position, movie, k))
+        lists["predicted_rating_only"].append(
+            select_among(predicted, covered, len(counts), position, movie, k))
+        # a row's k most rated unrated movies are among the k + its ratings most rated of all
+        most = np.sort(top_n(counts[None, :].astype(float),
+                             k + np.bincount(position, minlength=len(rows)).max(initial=0))[0])
+        lists["popular"].append(select_among(np.tile(counts[most].astype(float), (len(rows), 1)),
+                                             most, len(counts), position, movie, k))
     return {name: np.vstack(parts) for name, parts in lists.items()}
 
 

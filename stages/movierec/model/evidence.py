@@ -260,13 +260,16 @@ def evidence_matrices(items: ItemEvidence, users: UserEvidence, user_rows: np.nd
     yield numerics.log1p(items.movie_count[every])[None, :]
     yield users.bias[user_rows, None]
     yield numerics.log1p(users.count[user_rows, None])
+    if users.residuals is None:
+        return
+    # the rows' residuals only (the kernels take their arrays whole)
+    residuals, rows = users.residuals[user_rows], np.arange(len(user_rows))
     if config.genre_affinity:
-        yield affinity_rows(users.residuals, genres, config.affinity_damping, user_rows, movies)
+        yield affinity_rows(residuals, genres, config.affinity_damping, rows, movies)
     if config.tag_affinity:
-        yield affinity_rows(users.residuals, tokens, config.affinity_damping, user_rows, movies)
+        yield affinity_rows(residuals, tokens, config.affinity_damping, rows, movies)
     if config.item_neighbors:
-        numerator, support = neighbor_rows(users.residuals, items.neighbor_of(), user_rows,
-                                           movies)
+        numerator, support = neighbor_rows(residuals, items.neighbor_of(), rows, movies)
         score = numerator / (support + config.neighbor_damping)
         log_support = numerics.log1p_float32(support)
         yield score

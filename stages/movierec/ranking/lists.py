@@ -206,7 +206,7 @@ class Ranker:
             liked_plain=sparse_dense(plain_in, self.items.liked_plain) / scale,
             predicted=predicted,
             popularity=numerics.log1p(self.rating_counts[covered])[None, :],
-            co_rating=co_rating_scores(self.model.similar_of(), liked)[:, covered],
+            co_rating=co_rating_scores(self.model.similar_of(), liked),
             walk=walk * walk_scale(rated, walk)[:, None],
             taste=(liked @ self.genres).toarray() / np.maximum(n_liked, 1))
 
@@ -222,16 +222,22 @@ class Ranker:
                  "walk": params.walk_weight, "rerank": params.rerank_weight}
         return {name: small * (1 - large) + big * large for name, (small, big) in pairs.items()}
 
-    def combine(self, parts: RankComponents, params: RankParams | None = None) -> np.ndarray:
-        """Rank scores of every movie (columns): the weighted terms for the covered movies,
-        ``-inf`` for the others. ``params`` defaults to the ranker's (tuning passes others)."""
+    def covered_scores(self, parts: RankComponents,
+                       params: RankParams | None = None) -> np.ndarray:
+        """Rank scores of the covered movies (columns as ``items.movies``): the weighted terms.
+        ``params`` defaults to the ranker's (tuning passes others)."""
         weight = self.weights(parts.size, params)
         item_score = (parts.rated + weight["disliked"] * parts.disliked
                       + weight["liked"] * parts.liked + weight["liked_plain"] * parts.liked_plain)
         for name in ("predicted", "popularity", "co_rating", "walk"):
             item_score += weight[name] * getattr(parts, name)
+        return item_score
+
+    def combine(self, parts: RankComponents, params: RankParams | None = None) -> np.ndarray:
+        """Rank scores of every movie (columns): :meth:`covered_scores` for the covered movies,
+        ``-inf`` for the others."""
         scores = np.full((len(parts.size), self.items.n_movies), -np.inf)
-        scores[:, self.items.movies] = item_score
+        scores[:, self.items.movies] = self.covered_scores(parts, params)
         return scores
 
     def scores(self, predicted: np.ndarray, rows: np.ndarray, movie_idx: np.ndarray,
@@ -243,7 +249,7 @@ class Ranker:
     def lists(self, parts: RankComponents, rows: np.ndarray, movie_idx: np.ndarray, n: int,
               exclude: np.ndarray | None = None, params: RankParams | None = None) -> np.ndarray:
         """The best ``n`` movies of each row, in two steps: the ``rank.candidates`` best by the
-        rank score (:meth:`combine`), then reordered by their place there plus
+        rank score (:meth:`covered_scores`), then reordered by their place there plus
         ``rank.rerank_weight`` x the predicted rating (a place counts ``1 / candidates``), so that
         among the movies a person would plausibly watch, what they would like comes first. For a
         decisive profile, whose ratings spread more than one star (standard deviation), the
@@ -252,10 +258,18 @@ class Ranker:
         ``movie_idx``) and ``exclude`` are never listed; -1 fills places no movie can take."""
         params = params or self.params
         pool_size = max(params.candidates, n)
-        pool = mask_and_select(self.combine(parts, params), rows, movie_idx, pool_size, exclude)
-        found = pool >= 0
-        predicted = np.take_along_axis(parts.predicted,
-                                       np.where(found, self.items.positions(pool), 0), axis=1)
+        covered = self.items.movies
+        if exclude is not None:
+            exclude = np.broadcast_to(exclude, (len(parts.size), self.items.n_movies))[:, covered]
+        # chosen among the covered movies only (ascending: ties keep the lower movie), as many
+        # places as there are movies
+        place = mask_and_select(self.covered_scores(parts, params), rows,
+                                self.items.positions(movie_idx), pool_size, exclude)
+        width = min(pool_size, self.items.n_movies)
+        place = np.pad(place, ((0, 0), (0, width - place.shape[1])), constant_values=-1)
+        found = place >= 0
+        pool = np.where(found, covered[np.maximum(place, 0)], -1)
+        predicted = np.take_along_axis(parts.predicted, np.maximum(place, 0), axis=1)
         weight = self.weights(parts.size, params)
         order = -np.arange(pool.shape[1])[None, :] / params.candidates + weight["rerank"] * predicted
         order[~found] = -np.inf

@@ -28,10 +28,12 @@ class RankModel:
     items: ItemModel
 
     def similar_of(self) -> sparse.csr_matrix:
-        """``similar`` transposed: row ``j`` holds every movie's similarity to ``j`` (built once,
-        not saved)."""
+        """``similar`` transposed, of the movies the item model covers: row ``j`` holds each
+        covered movie's similarity to ``j`` (columns as ``items.movies``; built once, not
+        saved)."""
         if "_similar_of" not in self.__dict__:
-            self.__dict__["_similar_of"] = sparse.csr_matrix(self.similar).T.tocsr()
+            self.__dict__["_similar_of"] = sparse.csr_matrix(
+                sparse.csr_matrix(self.similar)[self.items.movies].T)
         return self.__dict__["_similar_of"]
 
     def save(self, path: str | Path) -> None:
