@@ -28,6 +28,7 @@ import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 from scipy import sparse
@@ -48,6 +49,7 @@ from movierec.kernels import (
 from movierec.sparse import by_user, within_pairs
 
 PROGRESS_ROWS = 2_000_000  # fits on more training ratings than this show progress
+PARALLEL_ROWS = 200_000  # predictions of more rows than this run on every core
 SMALLEST_PROFILE = 3  # simulated profiles hold from this many ratings to small_profile_max
 GROUP_FEATURES = {
     "biases": ["movie_bias", "movie_log_count", "user_bias", "user_log_count"],
@@ -241,9 +243,21 @@ def evidence_columns(items: ItemEvidence, users: UserEvidence, user_idx: np.ndar
 def evidence_features(items: ItemEvidence, users: UserEvidence, user_idx: np.ndarray,
                       movie_idx: np.ndarray, genres: sparse.csr_matrix, tokens: sparse.csr_matrix,
                       config: EvidenceConfig) -> np.ndarray:
-    """:func:`evidence_columns` as a rows x ``config.feature_names`` matrix."""
-    return np.column_stack(list(evidence_columns(items, users, user_idx, movie_idx, genres, tokens,
-                                                 config)))
+    """:func:`evidence_columns` as a rows x ``config.feature_names`` matrix; many rows are split
+    into a contiguous part per core, computed in threads (each row's features are its own)."""
+    out = np.empty((len(user_idx), len(config.feature_names)))
+
+    def fill(part: slice) -> None:
+        columns = evidence_columns(items, users, user_idx[part], movie_idx[part], genres, tokens,
+                                   config)
+        for j, column in enumerate(columns):
+            out[part, j] = column
+
+    n_parts = (os.cpu_count() or 1) if len(user_idx) >= PARALLEL_ROWS else 1
+    edges = np.linspace(0, len(user_idx), n_parts + 1).astype(int)
+    with ThreadPoolExecutor(max_workers=n_parts) as pool:
+        list(pool.map(fill, [slice(a, b) for a, b in pairwise(edges)]))
+    return out
 
 
 def evidence_matrices(items: ItemEvidence, users: UserEvidence, user_rows: np.ndarray,

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy import sparse
 
+from movierec.model import evidence
 from movierec.model.evidence import (
     ItemEvidence,
     UserEvidence,
@@ -143,3 +144,19 @@ def test_one_pass_gives_every_fold_the_similarity_of_its_own_ratings():
         np.testing.assert_array_equal(items.movie_count, own_biases.movie_count)
         assert items.similarity.nnz > 0
         assert (items.similarity != own).nnz == 0  # to the last bit
+
+
+def test_many_rows_are_computed_in_parts_with_the_same_features(monkeypatch):
+    rng = np.random.default_rng(4)
+    n_users, n_movies = 30, 60
+    user, movie = np.nonzero(rng.random((n_users, n_movies)) < 0.5)
+    rating = rng.choice(np.arange(0.5, 5.5, 0.5), len(user))
+    tokens = row_normalize(sparse.random(n_movies, 6, density=0.5, random_state=1, format="csr"))
+    config = evidence_config(neighbors=5)
+    [items] = fit_item_evidence(user, movie, rating, n_users, n_movies, config)
+    users = user_evidence(items, user, movie, rating, n_users, config)
+    whole = evidence_features(items, users, user, movie, tokens, tokens, config)
+    monkeypatch.setattr(evidence, "PARALLEL_ROWS", 10)
+    monkeypatch.setattr(evidence.os, "cpu_count", lambda: 3)  # parts split users' runs too
+    assert evidence_features(items, users, user, movie, tokens, tokens, config).tolist() == \
+        whole.tolist()
