@@ -83,7 +83,8 @@ def _cut(kept_strength, kept_column, kept_value, fill, weakest, f, k, ties):
 
     The kernels put each candidate in the next place of the room, then count it (advance the
     fill) only if it is non-zero and at least as strong as ``weakest[f]``: no branch to
-    mispredict per candidate (inline: a call per candidate costs more than the pass's sums)."""
+    mispredict per candidate (written out in each kernel: a call per candidate cost more than
+    the pass's sums)."""
     weakest[f] = _keep_best(kept_strength[f], kept_column[f], kept_value[f], fill[f], k, ties)
     fill[f] = k
 
