@@ -22,7 +22,7 @@ from movierec.evaluation.plots import new_figure, save_png
 from movierec.io import atomic_path
 from movierec.model.estimator import RatingModel
 from movierec.params import RankParams
-from movierec.ranking.lists import Ranker, liked_matrix, mask_and_select, row_sets, top_n
+from movierec.ranking.lists import Ranker, liked_matrix, row_sets, select_among, top_n
 
 BATCH = 256  # users scored at once (a batch holds BATCH x movies scores)
 
@@ -46,18 +46,6 @@ def relevant_sets(frame: pd.DataFrame, model: RatingModel, users: np.ndarray,
                          model.movie_index(frame["movieId"].to_numpy()),
                          frame["rating"].to_numpy(), len(users), len(model.movie_ids_), threshold)
     return row_sets(liked)
-
-
-def select_among(scores: np.ndarray, movies: np.ndarray, n_movies: int, rows: np.ndarray,
-                 movie_idx: np.ndarray, k: int) -> np.ndarray:
-    """:func:`mask_and_select` over the movies ``movies`` only (ascending; ``scores`` holds their
-    columns): each row's best ``k`` movie indices without its profile movies (``rows``,
-    ``movie_idx``), as many places as the whole catalogue would give (-1 when empty)."""
-    column = np.full(n_movies, -1)
-    column[movies] = np.arange(len(movies))
-    place = mask_and_select(scores, rows, np.where(movie_idx >= 0, column[movie_idx], -1), k)
-    place = np.pad(place, ((0, 0), (0, min(k, n_movies) - place.shape[1])), constant_values=-1)
-    return np.where(place >= 0, movies[np.maximum(place, 0)], -1)
 
 
 def top_lists(model: RatingModel, ranker: Ranker, train: pd.DataFrame,

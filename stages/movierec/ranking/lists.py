@@ -12,7 +12,7 @@ from movierec import numerics
 from movierec.kernels import sparse_dense
 from movierec.model.estimator import RatingModel
 from movierec.params import RankParams
-from movierec.ranking.item_model import LIKED_CENTER, ItemModel
+from movierec.ranking.item_model import LIKED_CENTER, ItemModel, covered_positions
 from movierec.ranking.model import RankModel
 
 
@@ -74,6 +74,20 @@ def mask_and_select(scores: np.ndarray, rows: np.ndarray, movie_idx: np.ndarray,
     if exclude is not None:
         scores[np.broadcast_to(exclude, scores.shape)] = -np.inf
     return top_n(scores, n)
+
+
+def select_among(scores: np.ndarray, movies: np.ndarray, n_movies: int, rows: np.ndarray,
+                 movie_idx: np.ndarray, n: int, exclude: np.ndarray | None = None) -> np.ndarray:
+    """:func:`mask_and_select` over the movies ``movies`` only (ascending; ``scores`` holds their
+    columns, ``exclude`` is over all ``n_movies``): each row's best ``n`` movie indices, as many
+    places as all ``n_movies`` would give (-1 when empty; ties keep the lower movie)."""
+    column = covered_positions(movies, n_movies)
+    profile_column = np.where(movie_idx >= 0, column[np.maximum(movie_idx, 0)], -1)
+    if exclude is not None:
+        exclude = np.broadcast_to(exclude, (len(scores), n_movies))[:, movies]
+    place = mask_and_select(scores, rows, profile_column, n, exclude)
+    place = np.pad(place, ((0, 0), (0, min(n, n_movies) - place.shape[1])), constant_values=-1)
+    return np.where(place >= 0, movies[np.maximum(place, 0)], -1)
 
 
 def walk_scale(rated: np.ndarray, walk: np.ndarray) -> np.ndarray:
@@ -258,18 +272,11 @@ class Ranker:
         ``movie_idx``) and ``exclude`` are never listed; -1 fills places no movie can take."""
         params = params or self.params
         pool_size = max(params.candidates, n)
-        covered = self.items.movies
-        if exclude is not None:
-            exclude = np.broadcast_to(exclude, (len(parts.size), self.items.n_movies))[:, covered]
-        # chosen among the covered movies only (ascending: ties keep the lower movie), as many
-        # places as there are movies
-        place = mask_and_select(self.covered_scores(parts, params), rows,
-                                self.items.positions(movie_idx), pool_size, exclude)
-        width = min(pool_size, self.items.n_movies)
-        place = np.pad(place, ((0, 0), (0, width - place.shape[1])), constant_values=-1)
-        found = place >= 0
-        pool = np.where(found, covered[np.maximum(place, 0)], -1)
-        predicted = np.take_along_axis(parts.predicted, np.maximum(place, 0), axis=1)
+        pool = select_among(self.covered_scores(parts, params), self.items.movies,
+                            self.items.n_movies, rows, movie_idx, pool_size, exclude)
+        found = pool >= 0
+        predicted = np.take_along_axis(parts.predicted,
+                                       np.where(found, self.items.positions(pool), 0), axis=1)
         weight = self.weights(parts.size, params)
         order = -np.arange(pool.shape[1])[None, :] / params.candidates + weight["rerank"] * predicted
         order[~found] = -np.inf
