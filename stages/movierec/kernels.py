@@ -6,7 +6,7 @@ neighbours (:func:`neighbor_sums`, :func:`neighbor_rows`), affinities without a 
 matrix (:func:`affinities`, :func:`affinity_rows`), every fit's biases and residuals in one pass
 over the ratings (:func:`fold_sums`, :func:`fold_residuals`, :func:`fold_square_sums`), a
 reproducible sample of rows (:func:`sample_rows`), a sparse x float32 product in float64
-(:func:`sparse_dense`) and a counting sort (:func:`stable_order`).
+(:func:`sparse_dense`).
 
 Each kernel runs on one thread and releases the GIL, so callers run independent fits in threads
 (the similarity pass splits its movie rows over the cores that way itself). Sums run in a fixed
@@ -206,6 +206,21 @@ def _permute_rows(rows, order):
             at = source
 
 
+@numba.njit(nogil=True, cache=True)
+def _skipped_and_largest(order, skip_in, user_movies, values, skip, largest):
+    """In one pass over the laid-out entries: each one's skipped fit (``skip_in[order]``), 0
+    where its fit skips it (it adds exactly 0 to that fit's products), and each movie's largest
+    ``|value|`` in any fit."""
+    for e in range(len(order)):
+        skip[e] = skip_in[order[e]]
+        line = values[e]
+        if 0 <= skip[e] < len(line):
+            line[skip[e]] = 0.0
+        movie = user_movies[e]
+        for f in range(len(line)):
+            largest[movie] = max(largest[movie], abs(line[f]))
+
+
 def fits_top_k_pairs(pattern: sparse.csr_matrix, values: np.ndarray, skip: np.ndarray,
                      row_scale: np.ndarray, column_scale: np.ndarray, shrinkage: float,
                      k: int, overwrite_values: bool = False) -> list[sparse.csr_matrix]:
@@ -238,17 +253,11 @@ def fits_top_k_pairs(pattern: sparse.csr_matrix, values: np.ndarray, skip: np.nd
         _permute_rows(values, layout.order)
     else:
         values = np.asarray(values, dtype=float)[layout.order]  # a copy, C-ordered
-    skip = np.asarray(skip, dtype=np.int64)[layout.order]
-    values[skip[:, None] == np.arange(n_fits)] = 0.0  # what a fit skips adds 0 to its products
+    skip_in, skip = np.asarray(skip, dtype=np.int64), np.empty(len(layout.order), dtype=np.int64)
+    largest = np.zeros(n_movies)  # each movie's largest |value| in any fit
+    _skipped_and_largest(layout.order, skip_in, layout.user_movies, values, skip, largest)
     row_scale = np.ascontiguousarray(np.asarray(row_scale, dtype=float)[layout.label])
     column_scale = np.ascontiguousarray(np.asarray(column_scale, dtype=float)[layout.label])
-    largest = np.zeros(n_movies)  # each movie's largest |value| in any fit
-    rated = np.flatnonzero(np.diff(layout.movie_ptr) > 0)
-    if len(rated):
-        # per entry, without a copy of |values|
-        largest_entry = np.maximum(values.max(axis=1), -values.min(axis=1))
-        largest[rated] = np.maximum.reduceat(largest_entry[layout.by_movie],
-                                             layout.movie_ptr[rated])
     with np.errstate(divide="ignore", invalid="ignore"):  # (a 0 scale: no bound, inf or nan)
         gains = [largest / scale.min(axis=1, initial=np.inf) * (1 + 1e-9)  # (past rounding)
                  for scale in (row_scale, column_scale)]
@@ -272,23 +281,33 @@ def top_k_co_ratings(by_user: sparse.csr_matrix, row_scale: np.ndarray,
 
 
 @numba.njit(nogil=True, cache=True)
-def _stable_order(keys, n_keys, out):
-    start = np.zeros(n_keys + 1, dtype=np.int64)
-    for e in range(len(keys)):
-        start[keys[e] + 1] += 1
-    for key in range(n_keys):
-        start[key + 1] += start[key]
-    for e in range(len(keys)):
-        out[start[keys[e]]] = e
-        start[keys[e]] += 1
+def _rows_by_label(indptr, indices, relabel, first, step, order, user_movies):
+    """For every ``step``-th user from ``first``: their entries by relabelled movie (``order``:
+    positions in the pattern; ``user_movies``: the relabelled movies), ties in pattern order."""
+    for user in range(first, len(indptr) - 1, step):
+        start, end = indptr[user], indptr[user + 1]
+        keys = relabel[indices[start:end]]
+        by_key = np.argsort(keys, kind="mergesort")  # stable
+        for t in range(end - start):
+            order[start + t] = start + by_key[t]
+            user_movies[start + t] = keys[by_key[t]]
 
 
-def stable_order(keys: np.ndarray, n_keys: int) -> np.ndarray:
-    """``np.argsort(keys, kind="stable")`` of integer keys in ``0 .. n_keys-1``, by a counting
-    sort: linear time (about a third of ``np.lexsort``'s at full scale)."""
-    out = np.empty(len(keys), dtype=np.int64)
-    _stable_order(np.asarray(keys, dtype=np.int64), int(n_keys), out)
-    return out
+@numba.njit(nogil=True, cache=True)
+def _by_movie(indptr, user_movies, movie_ptr, by_movie, movie_users):
+    """A counting sort of the entries by movie, users ascending within a movie: ``movie_ptr``
+    (zeros in, CSC pointers out), ``by_movie`` (the entries), ``movie_users`` (their users)."""
+    for e in range(len(user_movies)):
+        movie_ptr[user_movies[e] + 1] += 1
+    for movie in range(len(movie_ptr) - 1):
+        movie_ptr[movie + 1] += movie_ptr[movie]
+    cursor = movie_ptr[:-1].copy()
+    for user in range(len(indptr) - 1):
+        for e in range(indptr[user], indptr[user + 1]):
+            at = cursor[user_movies[e]]
+            cursor[user_movies[e]] = at + 1
+            by_movie[at] = e
+            movie_users[at] = user
 
 
 @numba.njit(nogil=True, cache=True)
@@ -376,21 +395,26 @@ class _Layout:
 
     @classmethod
     def of(cls, pattern: sparse.csr_matrix) -> _Layout:
+        """The layout of a CSR ``pattern``: each user's entries sorted by relabelled movie, the
+        users split over the cores (the order of a stable sort by user, then movie), then one
+        counting sort by movie (0.9 s against 3.6 s for three global counting sorts and their
+        gathers on the full-scale co-rating pattern of 17.96M entries; the same arrays)."""
         n_movies = pattern.shape[1]
         counts = np.bincount(pattern.indices, minlength=n_movies)
         label = np.lexsort((np.arange(n_movies), -counts))
         relabel = np.empty(n_movies, dtype=np.int64)
         relabel[label] = np.arange(n_movies)
-        user_of = np.repeat(np.arange(pattern.shape[0]), np.diff(pattern.indptr))
-        movies = relabel[pattern.indices]
-        # by user, then relabelled movie: two stable counting sorts (the lexsorts' order)
-        by_label = stable_order(movies, n_movies)
-        order = by_label[stable_order(user_of[by_label], pattern.shape[0])]
-        user_movies = movies[order]
-        by_movie = stable_order(user_movies, n_movies)  # users stay ascending within a movie
-        movie_ptr = np.concatenate([[0], np.cumsum(np.bincount(user_movies, minlength=n_movies))])
-        return cls(pattern.indptr.astype(np.int64), user_movies, order, movie_ptr,
-                   user_of[order][by_movie], by_movie, label)
+        user_ptr = pattern.indptr.astype(np.int64)
+        n_entries = len(pattern.indices)
+        order, user_movies = (np.empty(n_entries, dtype=np.int64) for _ in range(2))
+        step = max(min(os.cpu_count() or 1, pattern.shape[0]), 1)
+        with ThreadPoolExecutor(max_workers=step) as pool:
+            list(pool.map(lambda first: _rows_by_label(user_ptr, pattern.indices, relabel, first,
+                                                       step, order, user_movies), range(step)))
+        movie_ptr = np.zeros(n_movies + 1, dtype=np.int64)
+        by_movie, movie_users = (np.empty(n_entries, dtype=np.int64) for _ in range(2))
+        _by_movie(user_ptr, user_movies, movie_ptr, by_movie, movie_users)
+        return cls(user_ptr, user_movies, order, movie_ptr, movie_users, by_movie, label)
 
     def run(self, kernel, n_fits: int, k: int, block: int,
             arguments: tuple) -> list[sparse.csr_matrix]:

@@ -21,7 +21,6 @@ from movierec.kernels import (
     neighbor_sums,
     pair_counts,
     sparse_dense,
-    stable_order,
     top_k_co_ratings,
 )
 
@@ -272,12 +271,26 @@ def test_pair_counts_equal_the_weighted_gram():
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_stable_order_is_numpys_stable_argsort(seed: int):
+def test_layout_is_numpys_stable_sorts(seed: int):
     rng = np.random.default_rng(seed)
-    for n_keys in (1, 7, 1000):
-        keys = rng.integers(0, n_keys, 5000)  # many ties: their order must be kept
-        np.testing.assert_array_equal(stable_order(keys, n_keys), np.argsort(keys, kind="stable"))
-    assert len(stable_order(np.array([], dtype=np.int64), 3)) == 0
+    pattern = sparse.random(300, 40, density=0.15, format="csr", random_state=rng)
+    pattern.data[:] = 1.0
+    pattern = sparse.vstack([pattern, sparse.csr_matrix((2, 40))]).tocsr()  # users with none
+    layout = kernels._Layout.of(pattern)
+    counts = np.bincount(pattern.indices, minlength=40)  # many ties: lower movie first
+    np.testing.assert_array_equal(layout.label, np.lexsort((np.arange(40), -counts)))
+    relabel = np.argsort(layout.label)
+    user_of = np.repeat(np.arange(pattern.shape[0]), np.diff(pattern.indptr))
+    order = np.lexsort((np.arange(pattern.nnz), relabel[pattern.indices], user_of))
+    np.testing.assert_array_equal(layout.order, order)
+    np.testing.assert_array_equal(layout.user_movies, relabel[pattern.indices][order])
+    by_movie = np.argsort(layout.user_movies, kind="stable")
+    np.testing.assert_array_equal(layout.by_movie, by_movie)
+    np.testing.assert_array_equal(layout.movie_users, user_of[order][by_movie])
+    np.testing.assert_array_equal(layout.movie_ptr,
+                                  np.concatenate([[0], np.cumsum(np.bincount(
+                                      layout.user_movies, minlength=40))]))
+    np.testing.assert_array_equal(layout.user_ptr, pattern.indptr)
 
 
 def test_fold_sums_and_residuals_equal_each_fits_bincount():
