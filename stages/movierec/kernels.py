@@ -106,12 +106,12 @@ def _emit_row(row, kept_strength, kept_column, kept_value, fill, k, ties, out_co
 
 
 @numba.njit(nogil=True, cache=True)
-def _top_k_pairs(n_fits, user_ptr, user_movies, values, skip, movie_ptr, movie_users,
+def _top_k_pairs(fits, user_ptr, user_movies, values, skip, movie_ptr, movie_users,
                  movie_entry, label, row_scale, column_scale, row_gain, column_gain, shrinkage, k,
                  block, first, step, out_col, out_val, out_len):
-    # compiled for each number of fits (``values.shape[1]``): its loops over the fits have a
-    # known length, unrolled (about 5% of the pass at full scale)
-    numba.literally(n_fits)
+    # ``fits``: a tuple of one 0 per fit, so that the kernel is compiled for each number of fits
+    # and its loops over them have a known length (about 5% of the pass at full scale)
+    n_fits = len(fits)
     n_movies = len(movie_ptr) - 1
     # per movie j of a block of the movies: the dot product with i in each fit; the co-ratings
     # that each fit skips (after a slot for the entries no fit skips); all co-ratings
@@ -264,8 +264,9 @@ def fits_top_k_pairs(pattern: sparse.csr_matrix, values: np.ndarray, skip: np.nd
         gains = [largest / scale.min(axis=1, initial=np.inf) * (1 + 1e-9)  # (past rounding)
                  for scale in (row_scale, column_scale)]
     return layout.run(_top_k_pairs, n_fits, k, BLOCK_MOVIES, (
-        n_fits, layout.user_ptr, layout.user_movies, values, skip, layout.movie_ptr, layout.movie_users,
-        layout.by_movie, layout.label, row_scale, column_scale, *gains, float(shrinkage)))
+        (0,) * n_fits, layout.user_ptr, layout.user_movies, values, skip, layout.movie_ptr,
+        layout.movie_users, layout.by_movie, layout.label, row_scale, column_scale, *gains,
+        float(shrinkage)))
 
 
 def top_k_co_ratings(by_user: sparse.csr_matrix, row_scale: np.ndarray,
