@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -31,7 +32,8 @@ def dvc(repo, *args):
 def reproduced(tmp_path_factory):
     repo = copy_project(tmp_path_factory.mktemp("project"))
     output = dvc(repo, "repro")
-    return repo, output
+    yield repo, output
+    shutil.rmtree(repo, ignore_errors=True)  # 1.4 GB; the retention policy keeps module dirs
 
 
 def mlflow_runs(repo, exp_name=None):

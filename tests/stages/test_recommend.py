@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 
@@ -53,7 +54,8 @@ def trained(tmp_path_factory):
         assert result.returncode == 0, result.stderr
     (root / "dvc.lock").write_text(yaml.safe_dump(lock_of(root / "model.joblib",
                                                           root / "rank_model.npz")))
-    return root
+    yield root
+    shutil.rmtree(root, ignore_errors=True)  # 0.2 GB; the retention policy keeps module dirs
 
 
 @pytest.fixture(scope="module")
