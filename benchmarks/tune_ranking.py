@@ -19,7 +19,9 @@ every new-user setting's stays at F or above) while the known users' catalogue c
 ``--min-coverage`` or above and the lists stay personal: on each split and on the model of the
 whole training split, the opposite profiles of ``tests/stages/test_recommend.py`` (a horror fan
 who hates romance and the reverse) get lists led by their genre.
-It prints every improvement and, last, the params to put in params.yaml.
+It prints every improvement and, last, the params to put in params.yaml; with
+``--check-splits M``, then the start's and the chosen params' objective on M further splits
+that the search never saw (how much of its gain is fitted to the splits it searched on).
 """
 
 from __future__ import annotations
@@ -280,6 +282,11 @@ def main() -> None:
                              "setting's stays at this or above (default: the worst setting's)")
     parser.add_argument("--splits", type=int, default=3,
                         help="validation splits (validation.seed, +1, ...) averaged over")
+    parser.add_argument("--check-splits", type=int, default=0,
+                        help="further validation splits (the seeds after those searched on), "
+                             "never searched on: the start's and the chosen params' objective "
+                             "and NDCG per setting on them, to show how much of a gain is fitted "
+                             "to the searched splits")
     args = parser.parse_args()
     params = read_params(args.params)
     data_dir = ROOT / "data" / "raw" / params.data.variant
@@ -292,20 +299,24 @@ def main() -> None:
                          f"{params.similar.exponent}:{rank.liked_plain_penalty}:{rank.walk_exponent}")
     pairs = [tuple(float(x) for x in fit_.split(":")) for fit_ in fits.split(",")]
     penalties = tuple(float(x) for x in args.ease_penalties.split(","))
-    splits = []  # per split: its rankers, settings and the best EASE peer's NDCG per setting
-    for split in range(args.splits):
+
+    def validation_group(split: int, keys: list[tuple]) -> tuple:
+        """Validation split ``split`` (seed validation.seed + split): the rankers of ``keys``,
+        the settings, the best EASE peer's NDCG per setting and the opposite profiles."""
         validation = replace(params.validation, seed=params.validation.seed + split)
         fit, newusers, targets = validation_split(train, validation)
         fit = fit[["userId", "movieId", "rating"]]
         print(f"split {split}: refitting ...", file=sys.stderr, flush=True)
         fitted = refit(params, fit, features, movies, tags)
-        rankers = {key: ranker_of(key, params, fit, fitted) for key in pairs}
+        rankers = {key: ranker_of(key, params, fit, fitted) for key in keys}
         found = settings(params, fitted, rankers, fit, newusers, targets)
         ease = ease_references(fit, fitted.model, params.rank, found, penalties)
         print(f"split {split}, best EASE: "
               + " ".join(f"{name}={value:.3f}" for name, value in ease.items()), flush=True)
-        opposite = opposite_profiles(fitted, rankers, features.movies["genres"])
-        splits.append((rankers, found, ease, opposite))
+        return rankers, found, ease, opposite_profiles(fitted, rankers, features.movies["genres"])
+
+    # per split: its rankers, settings and the best EASE peer's NDCG per setting
+    splits = [validation_group(split, pairs) for split in range(args.splits)]
     # the recommend test's own setting: the opposite profiles on the model of the whole training
     # split (no test rating is read), a constraint rather than a score
     print("whole training split: refitting ...", file=sys.stderr, flush=True)
@@ -314,25 +325,24 @@ def main() -> None:
     whole_rankers = {key: ranker_of(key, params, whole, fitted) for key in pairs}
     whole_opposite = opposite_profiles(fitted, whole_rankers, features.movies["genres"])
 
-    def objective(key, rank: RankParams) -> tuple[float, dict]:
+    def objective(key, rank: RankParams, groups: list[tuple] = splits) -> tuple[float, dict]:
         """The worst setting's NDCG over EASE's (each a mean over the splits; or the known
         users', less a penalty for new users below --new-user-floor), less a penalty for known
-        users' coverage below --min-coverage; and the mean NDCG and coverage per setting."""
-        ratios, results, personal_lists = {}, {}, 0
-        for rankers, found, ease, opposite in splits:
+        users' coverage below --min-coverage; and the mean NDCG, coverage and ratio per
+        setting."""
+        results, personal_lists = {}, 0
+        for rankers, found, ease, opposite in groups:
             for s in found:
                 ndcg, cover = evaluate(rankers[key], s, key, rank)
-                ratios.setdefault(s.name, []).append(ndcg / ease[s.name])
-                results.setdefault(s.name, []).append((ndcg, cover))
+                results.setdefault(s.name, []).append((ndcg, cover, ndcg / ease[s.name]))
             personal_lists += personal(opposite, rankers[key], key, rank)
         results = {name: tuple(np.mean(values, axis=0)) for name, values in results.items()}
-        worst = min(np.mean(values) for values in ratios.values())
+        worst = min(ratio for _, _, ratio in results.values())
         if args.new_user_floor is not None:
-            new_users = min(np.mean(values) for name, values in ratios.items() if name != "known")
-            worst = (np.mean(ratios["known"])
-                     - 5.0 * max(0.0, args.new_user_floor - new_users))
+            new_users = min(ratio for name, (_, _, ratio) in results.items() if name != "known")
+            worst = results["known"][2] - 5.0 * max(0.0, args.new_user_floor - new_users)
         shortfall = max(0.0, args.min_coverage - results["known"][1])
-        penalty = args.personal_penalty * (len(splits) - personal_lists)
+        penalty = args.personal_penalty * (len(groups) - personal_lists)
         if not personal(whole_opposite, whole_rankers[key], key, rank):
             penalty += 1.0
         return worst - 5.0 * shortfall - penalty, results
@@ -365,10 +375,23 @@ def main() -> None:
         if value > best_value:
             best_key, best, best_value = key, candidate, value
             print(f"{iteration}: objective {value:.4f}  " + " ".join(
-                f"{name}={ndcg:.3f}" for name, (ndcg, _) in results.items())
+                f"{name}={ndcg:.3f}" for name, (ndcg, *_) in results.items())
                 + f"  coverage={results['known'][1]:.3f}", flush=True)
             print(chosen_params(best_key, best), flush=True)
     print(chosen_params(best_key, best))
+    if args.check_splits:
+        keys = list(dict.fromkeys([pairs[0], best_key]))
+        held_out = [validation_group(split, keys)
+                    for split in range(args.splits, args.splits + args.check_splits)]
+        for name, key, rank in (("start", pairs[0], params.rank), ("chosen", best_key, best)):
+            value, results = objective(key, rank, held_out)
+            personal_lists = sum(personal(opposite, rankers[key], key, rank)
+                                 for rankers, _, _, opposite in held_out)
+            print(f"held-out splits, {name}: objective {value:.4f}  " + " ".join(
+                f"{setting}={ndcg:.3f} ({ratio:.3f} of EASE)"
+                for setting, (ndcg, _, ratio) in results.items())
+                + f"  coverage={results['known'][1]:.3f}  personal on {personal_lists} of "
+                f"{len(held_out)}", flush=True)
 
 
 if __name__ == "__main__":
