@@ -325,11 +325,12 @@ def main() -> None:
     whole_rankers = {key: ranker_of(key, params, whole, fitted) for key in pairs}
     whole_opposite = opposite_profiles(fitted, whole_rankers, features.movies["genres"])
 
-    def objective(key, rank: RankParams, groups: list[tuple] = splits) -> tuple[float, dict]:
+    def objective(key, rank: RankParams, groups: list[tuple] = splits
+                  ) -> tuple[float, dict, int]:
         """The worst setting's NDCG over EASE's (each a mean over the splits; or the known
         users', less a penalty for new users below --new-user-floor), less a penalty for known
-        users' coverage below --min-coverage; and the mean NDCG, coverage and ratio per
-        setting."""
+        users' coverage below --min-coverage; the mean NDCG, coverage and ratio per setting; and
+        on how many of the splits the opposite profiles' lists are personal."""
         results, personal_lists = {}, 0
         for rankers, found, ease, opposite in groups:
             for s in found:
@@ -345,14 +346,14 @@ def main() -> None:
         penalty = args.personal_penalty * (len(groups) - personal_lists)
         if not personal(whole_opposite, whole_rankers[key], key, rank):
             penalty += 1.0
-        return worst - 5.0 * shortfall - penalty, results
+        return worst - 5.0 * shortfall - penalty, results, personal_lists
 
     # the median profile size of each setting: the search can change a weight while keeping it
     # where one setting's profiles are
     sizes = sorted({float(np.median(np.bincount(s.rows))) for s in splits[0][1]})
     rng = np.random.default_rng(args.seed)
     best_key, best = pairs[0], params.rank
-    best_value, _ = objective(best_key, best)
+    best_value, *_ = objective(best_key, best)
     print(f"start: objective {best_value:.4f}", flush=True)
     for iteration in range(args.iterations):
         key = pairs[rng.integers(len(pairs))] if rng.random() < 0.2 else best_key
@@ -371,7 +372,7 @@ def main() -> None:
             changes["calibration_weight"] = float(np.clip(best.calibration_weight
                                                           + rng.normal() * 0.1, 0, 1))
         candidate = replace(with_key(best, key), **changes)
-        value, results = objective(key, candidate)
+        value, results, _ = objective(key, candidate)
         if value > best_value:
             best_key, best, best_value = key, candidate, value
             print(f"{iteration}: objective {value:.4f}  " + " ".join(
@@ -384,9 +385,7 @@ def main() -> None:
         held_out = [validation_group(split, keys)
                     for split in range(args.splits, args.splits + args.check_splits)]
         for name, key, rank in (("start", pairs[0], params.rank), ("chosen", best_key, best)):
-            value, results = objective(key, rank, held_out)
-            personal_lists = sum(personal(opposite, rankers[key], key, rank)
-                                 for rankers, _, _, opposite in held_out)
+            value, results, personal_lists = objective(key, rank, held_out)
             print(f"held-out splits, {name}: objective {value:.4f}  " + " ".join(
                 f"{setting}={ndcg:.3f} ({ratio:.3f} of EASE)"
                 for setting, (ndcg, _, ratio) in results.items())
